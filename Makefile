@@ -1,0 +1,127 @@
+# lockbox — build, test, install.
+#   make            build the broker and the shim (and test helpers) into $(O)
+#   make deps       install every Debian package the build, tests and demo need
+#   make check      everything this machine can test (installs deps first)
+#   make demo       a real container started with a secret injected, and the proof
+#   make install    PREFIX=/usr/local DESTDIR=
+
+PREFIX ?= /usr/local
+DESTDIR ?=
+O ?= build
+CC ?= gcc
+SAN ?=
+
+PKGS := libcurl jansson libsodium
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wstrict-prototypes \
+	-Wmissing-prototypes -Wno-unused-parameter -Werror
+HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE \
+	-fcf-protection
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -Ibroker -Ishim \
+	$(PKG_CFLAGS) $(CFLAGS)
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+
+ifeq ($(SAN),1)
+# Sanitizers: no _FORTIFY_SOURCE (it hides ASan's own checks), no static link.
+ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) -O1 -fsanitize=address,undefined \
+	-fno-omit-frame-pointer -fno-sanitize-recover=all
+LDHARDEN += -fsanitize=address,undefined
+SHIM_STATIC :=
+else
+SHIM_STATIC := -static-pie
+endif
+
+COMMON_SRCS := $(wildcard common/*.c)
+BROKER_SRCS := $(filter-out broker/main.c,$(wildcard broker/*.c))
+SHIM_SRCS := $(filter-out shim/main.c,$(wildcard shim/*.c))
+UNIT_SRCS := $(wildcard tests/unit/check_*.c)
+
+COMMON_OBJS := $(COMMON_SRCS:%.c=$(O)/%.o)
+BROKER_OBJS := $(BROKER_SRCS:%.c=$(O)/%.o)
+SHIM_OBJS := $(SHIM_SRCS:%.c=$(O)/%.o)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
+
+BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp
+
+.PHONY: all
+all: $(BINS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(O)/liblockbox.a: $(COMMON_OBJS)
+	$(AR) rcs $@ $^
+$(O)/libbroker.a: $(BROKER_OBJS)
+	$(AR) rcs $@ $^
+$(O)/libshim.a: $(SHIM_OBJS)
+	$(AR) rcs $@ $^
+
+$(O)/lockbox-broker: $(O)/broker/main.o $(O)/libbroker.a $(O)/liblockbox.a
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+
+# The shim runs in arbitrary images (busybox, distroless, scratch): static, with only the
+# libraries it needs (libsodium, jansson; no libcurl).
+$(O)/lockbox-shim: $(O)/shim/main.o $(O)/libshim.a $(O)/liblockbox.a
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(SHIM_STATIC) -o $@ $^ \
+		$(shell pkg-config --libs $(if $(SHIM_STATIC),--static) libsodium jansson)
+
+# The test application: static, so that it runs in the busybox bundles of the tests.
+$(O)/lbx-testapp: tests/app/lbx-testapp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(SHIM_STATIC) -o $@ $<
+
+$(O)/tests/check_%: tests/unit/check_%.c $(O)/libbroker.a $(O)/libshim.a $(O)/liblockbox.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -Itests/unit -o $@ $^ $(PKG_LIBS) \
+		$(shell pkg-config --libs check)
+
+.PHONY: unit
+unit: $(UNIT_BINS)
+	@tests/unit/run.sh $(UNIT_BINS)
+
+.PHONY: unit-asan
+unit-asan:
+	$(MAKE) O=$(O)/asan SAN=1 unit
+
+.PHONY: integration
+integration: all
+	@tests/integration/run.sh $(O)
+
+.PHONY: deps
+deps:
+	@tests/deps.sh
+
+.PHONY: format format-check
+FORMAT_SRCS = $(wildcard common/*.[ch] broker/*.[ch] shim/*.[ch] tests/unit/*.[ch] tests/app/*.c tests/fuzz/*.c)
+format:
+	clang-format -i $(FORMAT_SRCS)
+format-check:
+	@clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "format: ok"
+
+.PHONY: check
+check: deps
+	$(MAKE) all
+	$(MAKE) format-check
+	$(MAKE) unit
+	$(MAKE) unit-asan
+	$(MAKE) integration
+
+.PHONY: demo
+demo: deps all
+	@tests/demo.sh $(O)
+
+.PHONY: install
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(O)/lockbox-broker $(DESTDIR)$(PREFIX)/bin/lockbox-broker
+	install -m 0755 $(O)/lockbox-shim $(DESTDIR)$(PREFIX)/bin/lockbox-shim
+
+.PHONY: clean
+clean:
+	rm -rf $(O)
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <regex.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "json.h"
+#include "macro.h"
+
+#define CONFIG_DEFAULT_PATH "/etc/lockbox/broker.json"
+#define CONFIG_DEFAULT_STATE_DIR "/run/lockbox"
+#define CONFIG_DEFAULT_DIR "/run/secrets"
+#define CONFIG_DEFAULT_STORE_DIR "/var/lib/lockbox/store"
+#define CONFIG_DEFAULT_STORE_KEY "/etc/lockbox/store.key"
+#define CONFIG_MAX_BYTES (1024 * 1024)
+
+struct backend_config {
+        char *name; /* the key in "backends" and the BACKEND of refs */
+        char *type; /* "store", "vault", "keywhiz" */
+        json_t *raw; /* the whole object, for type-specific parsing by the backend */
+        /* type "store": */
+        char *store_dir;
+        char *store_key_file;
+};
+
+struct role_match {
+        char *key; /* annotation or env name */
+        bool is_env;
+        char *pattern; /* for messages */
+        regex_t re;    /* REG_EXTENDED|REG_NOSUB */
+};
+
+struct role {
+        char *name;
+        struct role_match *when;
+        size_t n_when;
+        char **allow; /* globs (fnmatch, no FNM_PATHNAME) over "BACKEND:PATH" */
+        size_t n_allow;
+        json_t *auth; /* per-backend auth override, may be NULL */
+};
+
+struct broker_config {
+        char *path; /* NULL for the embedded default */
+        char *state_dir;
+        char *audit_log; /* NULL: no audit log */
+        char *default_dir;
+        mode_t default_mode;
+        uint64_t tmpfs_size;
+        unsigned timeout_ms;
+        struct backend_config *backends;
+        size_t n_backends;
+        struct role *roles;
+        size_t n_roles;
+};
+
+/*
+ * Load the broker configuration. path NULL means CONFIG_DEFAULT_PATH, and when that file does
+ * not exist the embedded default is used (DESIGN §3: store backend at the default paths, role
+ * "default" allowing "store:*"). An explicitly named file must exist. The file must be a
+ * regular file (not a symlink), owned by root, not writable by group or others: anything else
+ * is -EPERM. Errors are logged here with the path and the reason (one line), then returned
+ * (-EINVAL for content). state_dir_override, if not NULL, replaces state_dir.
+ */
+int config_load(const char *path, const char *state_dir_override, struct broker_config **ret);
+int config_parse(const char *buf, size_t size, const char *origin, struct broker_config **ret);
+struct broker_config *config_free(struct broker_config *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct broker_config *, config_free);
+#define _cleanup_config_ _cleanup_(config_freep)
+
+const struct backend_config *config_find_backend(const struct broker_config *c, const char *name);
+const struct role *config_find_role(const struct broker_config *c, const char *name);

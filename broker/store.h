@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "macro.h"
+#include "secret.h"
+
+/*
+ * The sealed local store. One file a secret, DIR/NAME.sealed, written atomically:
+ *   "LBXS" | version byte (1) | 24-byte nonce | XChaCha20-Poly1305-IETF ciphertext+tag
+ * with associated data "lockbox-store-v1:" NAME, so that a file renamed to another secret's
+ * name fails to open. The key file holds 32 raw bytes, mode 0400, owned by root. The store
+ * directory is 0700. Names are secret names (manifest.h: secret_name_is_valid).
+ * Errors: -ENOENT no such secret; -EBADMSG tampered, truncated, renamed or wrong key;
+ * -EINVAL bad name; -EPERM key file or directory with unsafe ownership or mode.
+ */
+#define STORE_VALUE_MAX (1024 * 1024)
+
+struct store {
+        char *dir;
+        char *key_file;
+};
+
+/* Create dir (0700) and key file (0400, O_EXCL) if missing; an existing key is kept. */
+int store_init(const struct store *s);
+int store_put(const struct store *s, const char *name, const struct secret *value);
+int store_get(const struct store *s, const char *name, struct secret **ret);
+/* Sorted names, NULL-terminated, malloc'd (free with strv_free). */
+int store_list(const struct store *s, char ***ret);
+int store_remove(const struct store *s, const char *name);
+
+void strv_free(char **v);

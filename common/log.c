@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "log.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "fdutil.h"
+
+static const char *log_prog = "lockbox";
+static enum log_level log_max = LOG_LEVEL_WARNING;
+static int log_fd = STDERR_FILENO;
+
+void log_open(const char *program) {
+        const char *slash = strrchr(program, '/');
+        log_prog = slash ? slash + 1 : program;
+}
+
+void log_set_level(enum log_level level) {
+        log_max = level;
+}
+
+enum log_level log_get_level(void) {
+        return log_max;
+}
+
+void log_set_fd(int fd) {
+        log_fd = fd;
+}
+
+const char *log_program(void) {
+        return log_prog;
+}
+
+int log_internal(enum log_level level, int err, const char *fmt, ...) {
+        int saved = errno;
+        int ret = err == 0 ? -EIO : (err > 0 ? -err : err);
+
+        if (level > log_max) {
+                errno = saved;
+                return ret;
+        }
+
+        char line[2048];
+        int n = snprintf(line, sizeof line, "%s: ", log_prog);
+        va_list ap;
+        va_start(ap, fmt);
+        /* The format is checked by the compiler; the output is capped and sanitised below. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+        vsnprintf(line + n, sizeof line - (size_t)n, fmt, ap);
+#pragma GCC diagnostic pop
+        va_end(ap);
+        size_t len = strlen(line);
+        if (err != 0)
+                len += (size_t)snprintf(line + len, len < sizeof line ? sizeof line - len : 0,
+                                        ": %s", strerror(-ret));
+        if (len > sizeof line - 2)
+                len = sizeof line - 2;
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
+                        line[i] = '?';
+        line[len++] = '\n';
+        (void)write_full(log_fd, line, len);
+        errno = saved;
+        return ret;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "macro.h"
+
+/*
+ * Logging. Messages go to stderr (or the fd set with log_set_fd) as one line each:
+ * "PROGRAM: message[: strerror]". Control characters from untrusted input (annotations,
+ * paths in images) are replaced so that a line can never be split or forged.
+ *
+ * No function here takes a secret: secret values live in struct secret (secret.h), whose
+ * accessors return void pointers, which -Wformat refuses for %s.
+ */
+enum log_level {
+        LOG_LEVEL_ERROR = 0,
+        LOG_LEVEL_WARNING = 1,
+        LOG_LEVEL_INFO = 2,
+        LOG_LEVEL_DEBUG = 3,
+};
+
+void log_open(const char *program);
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+void log_set_fd(int fd);
+const char *log_program(void);
+
+/* Returns -abs(err) (or -EIO when err is 0) so callers can "return log_error_errno(r, ...)". */
+int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
+
+#define log_error(...) log_internal(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
+#define log_error_errno(e, ...) log_internal(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
+#define log_warning(...) log_internal(LOG_LEVEL_WARNING, 0, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_internal(LOG_LEVEL_WARNING, (e), __VA_ARGS__)
+#define log_info(...) log_internal(LOG_LEVEL_INFO, 0, __VA_ARGS__)
+#define log_debug(...) log_internal(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
+#define log_debug_errno(e, ...) log_internal(LOG_LEVEL_DEBUG, (e), __VA_ARGS__)

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "macro.h"
+
+/*
+ * A secret value. The bytes live in a sodium_malloc() buffer: guard pages around it, locked
+ * in memory where RLIMIT_MEMLOCK allows (secret_is_locked() tells), excluded from core dumps,
+ * wiped when freed. The type is opaque and its accessors return void pointers, so that the
+ * compiler refuses to hand a value to a printf-style %s.
+ */
+struct secret;
+
+#define SECRET_HASH_BYTES 32 /* BLAKE2b-256 */
+
+/* Process hardening before the first secret byte: no core dumps, not ptrace-attachable by
+ * the same uid, libsodium initialised, jansson given the wiping allocator. */
+int secure_init(void);
+
+int secret_new(size_t size, struct secret **ret);
+int secret_new_copy(const void *data, size_t size, struct secret **ret);
+/* Read fd to EOF into a new secret; more than max bytes is -EFBIG. Never reallocs a buffer
+ * that held bytes without wiping it. */
+int secret_read_fd(int fd, size_t max, struct secret **ret);
+struct secret *secret_free(struct secret *s);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct secret *, secret_free);
+#define _cleanup_secret_ _cleanup_(secret_freep)
+
+void *secret_data(struct secret *s);
+const void *secret_cdata(const struct secret *s);
+size_t secret_size(const struct secret *s);
+bool secret_is_locked(const struct secret *s);
+/* Read-only once filled. */
+int secret_seal(struct secret *s);
+bool secret_equal(const struct secret *a, const struct secret *b);
+void secret_hash(const struct secret *s, uint8_t out[SECRET_HASH_BYTES]);
+void hash_bytes(const void *data, size_t size, uint8_t out[SECRET_HASH_BYTES]);
+/* Lower-case hex of a hash (not of a value): out has 2*SECRET_HASH_BYTES+1 bytes. */
+void hash_to_hex(const uint8_t hash[SECRET_HASH_BYTES], char *out);
+int hash_from_hex(const char *hex, uint8_t out[SECRET_HASH_BYTES]);

@@ -1,0 +1,27 @@
+#!/bin/sh
+# The one place that installs what lockbox's build, tests and demo need (Debian 12).
+# Idempotent and quick when everything is there: apt runs only for what is missing.
+set -eu
+
+PACKAGES="
+gcc make pkg-config libc6-dev clang-format
+libcurl4-openssl-dev libjansson-dev libsodium-dev check libsubunit-dev
+runc crun busybox-static openssl python3 python3-hvac util-linux procps gdb
+"
+
+missing=""
+for p in $PACKAGES; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' ||
+        missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+    echo "deps: missing packages:$missing (run as root to install them)" >&2
+    exit 1
+fi
+echo "deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null
