@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "config.h"
+
+/* Broker exit status (DESIGN §3). */
+enum {
+        EXIT_DONE = 0,
+        EXIT_FAILED = 1, /* fetch, auth, mount */
+        EXIT_USAGE = 2,  /* usage or invalid configuration */
+        EXIT_DENIED = 3, /* denied by policy */
+};
+
+/* What main() parsed before the command word. */
+struct broker_ctx {
+        const char *config_path;        /* --config, NULL for the default */
+        const char *state_dir_override; /* --state-dir, NULL for the config's */
+        int verbose;                    /* number of -v */
+};
+
+/* Load the configuration named by ctx; on failure the reason is logged and the result is an
+ * exit status (EXIT_USAGE for an invalid or unsafe file). */
+int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret);
+
+/* Each command parses its own arguments (argv[0] is the command word) and returns an exit
+ * status. "--help" prints usage to stdout and returns EXIT_DONE. */
+int cmd_hook(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_inject(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_rotate(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_status(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_revoke(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_store(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_check(const struct broker_ctx *ctx, int argc, char **argv);
