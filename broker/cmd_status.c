@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <signal.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "place.h"
+#include "state.h"
+
+static const char status_usage[] =
+        "Usage: lockbox-broker status [--json] [ID]\n"
+        "\n"
+        "Containers that hold secrets: id, pid, role, generation, whether the shim consumed\n"
+        "the tmpfs, and each secret's name, ref, version and lease. Never a value.\n"
+        "--json prints an array of records (one object for ID), see README.\n";
+
+static bool container_alive(const json_t *s) {
+        json_int_t pid = json_integer_value(json_object_get(s, "pid"));
+        json_int_t start = json_integer_value(json_object_get(s, "pid_start"));
+        unsigned long long now;
+        return pid > 0 && proc_start_time((pid_t)pid, &now) >= 0 && (json_int_t)now == start;
+}
+
+static void status_print_one(const json_t *s) {
+        size_t i;
+        json_t *sec;
+
+        printf("%s pid=%" JSON_INTEGER_FORMAT " %s role=%s generation=%" JSON_INTEGER_FORMAT
+               " dir=%s consumed=%s\n",
+               json_get_string(s, "id"), json_integer_value(json_object_get(s, "pid")),
+               json_boolean_value(json_object_get(s, "alive")) ? "running" : "gone",
+               json_get_string(s, "role"), json_integer_value(json_object_get(s, "generation")),
+               json_get_string(s, "dir"),
+               json_is_true(json_object_get(s, "consumed")) ? "yes" : "no");
+        json_array_foreach(json_object_get(s, "secrets"), i, sec) {
+                const char *version = json_get_string(sec, "version");
+                const char *lease = json_get_string(sec, "lease_id");
+                printf("  %s %s mode=%s%s%s%s%s%s\n", json_get_string(sec, "name"),
+                       json_get_string(sec, "ref"), json_get_string(sec, "mode"),
+                       version ? " version=" : "", version ? version : "", lease ? " lease=" : "",
+                       lease ? lease : "",
+                       json_is_true(json_object_get(sec, "placed")) ? "" : " (skipped)");
+        }
+}
+
+int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
+        static const struct option opts[] = {
+                {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {}};
+        _cleanup_config_ struct broker_config *cfg = NULL;
+        _cleanup_json_ json_t *all = NULL;
+        bool as_json = false;
+        int c, r;
+
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+                if (c == 'j')
+                        as_json = true;
+                else if (c == 'h')
+                        return fputs(status_usage, stdout), EXIT_DONE;
+                else
+                        return EXIT_USAGE;
+        }
+        if (argc - optind > 1) {
+                log_error("status: at most one container id");
+                return EXIT_USAGE;
+        }
+        int status = broker_load_config(ctx, &cfg);
+        if (status != EXIT_DONE)
+                return status;
+        const char *id = optind < argc ? argv[optind] : NULL;
+        if (id) {
+                json_t *one;
+                r = state_load(cfg->state_dir, id, &one);
+                if (r < 0) {
+                        log_error_errno(r, "status: container %s", id);
+                        return EXIT_FAILED;
+                }
+                all = json_array();
+                json_array_append_new(all, one);
+        } else if ((r = state_load_all(cfg->state_dir, &all)) < 0) {
+                log_error_errno(r, "status: state directory %s", cfg->state_dir);
+                return EXIT_FAILED;
+        }
+
+        size_t i;
+        json_t *s;
+        json_array_foreach(all, i, s) {
+                json_object_set_new(s, "alive", json_boolean(container_alive(s)));
+                json_object_del(s, "pid_start");
+                json_object_del(s, "watcher_start");
+                if (!as_json)
+                        status_print_one(s);
+        }
+        if (as_json) {
+                json_t *out = id ? json_array_get(all, 0) : all;
+                char *text = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                if (text)
+                        puts(text);
+                free(text);
+        } else if (json_array_size(all) == 0) {
+                puts("no containers hold secrets");
+        }
+        return EXIT_DONE;
+}

@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "log.h"
+#include "secret.h"
+
+static const char usage[] =
+        "Usage: lockbox-broker [--config FILE] [--state-dir DIR] [-v] COMMAND ...\n"
+        "\n"
+        "Commands:\n"
+        "  hook [prestart|createRuntime|poststop]   OCI hook; container state on stdin\n"
+        "  inject --pid PID [...] NAME=REF...       place secrets into a running container\n"
+        "  status [--json] [ID]                     containers, secret names, refs, versions\n"
+        "  revoke ID                                what poststop does, by hand\n"
+        "  store init|put NAME [--file F]|ls|rm NAME the sealed local store (values from stdin)\n"
+        "  check                                    validate config, reach each backend\n"
+        "\n"
+        "Options:\n"
+        "  --config FILE     broker configuration (default /etc/lockbox/broker.json; without\n"
+        "                    it, the embedded default: the local store and role 'default')\n"
+        "  --state-dir DIR   state directory (default from the config, /run/lockbox)\n"
+        "  -v, --verbose     more detail (never a value); twice for debug\n"
+        "  -h, --help        this text; COMMAND --help for a command's\n"
+        "\n"
+        "Exit status: 0 done, 1 failed, 2 usage or invalid configuration, 3 denied by policy.\n";
+
+static const struct {
+        const char *name;
+        int (*fn)(const struct broker_ctx *, int, char **);
+} commands[] = {
+        {"hook", cmd_hook},     {"inject", cmd_inject}, {"status", cmd_status},
+        {"revoke", cmd_revoke}, {"store", cmd_store},   {"check", cmd_check},
+};
+
+int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret) {
+        int r = config_load(ctx->config_path, ctx->state_dir_override, ret);
+        if (r == -ENOMEM)
+                return EXIT_FAILED;
+        return r < 0 ? EXIT_USAGE : EXIT_DONE;
+}
+
+int main(int argc, char **argv) {
+        static const struct option opts[] = {
+                {"config", required_argument, NULL, 'c'},
+                {"state-dir", required_argument, NULL, 's'},
+                {"verbose", no_argument, NULL, 'v'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        struct broker_ctx ctx = {0};
+        int c;
+
+        log_open("lockbox-broker");
+        /* Before anything can hold a secret: no core dumps, no ptrace by our uid, wiping
+         * allocators. */
+        if (secure_init() < 0) {
+                log_error("cannot initialise (libsodium or process hardening)");
+                return EXIT_FAILED;
+        }
+        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+                switch (c) {
+                case 'c':
+                        ctx.config_path = optarg;
+                        break;
+                case 's':
+                        ctx.state_dir_override = optarg;
+                        break;
+                case 'v':
+                        ctx.verbose++;
+                        break;
+                case 'h':
+                        fputs(usage, stdout);
+                        return EXIT_DONE;
+                default:
+                        fputs(usage, stderr);
+                        return EXIT_USAGE;
+                }
+        }
+        log_set_level(ctx.verbose >= 2 ? LOG_LEVEL_DEBUG
+                      : ctx.verbose    ? LOG_LEVEL_INFO
+                                       : LOG_LEVEL_WARNING);
+        if (optind >= argc) {
+                log_error("no command given (try --help)");
+                return EXIT_USAGE;
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(commands); i++)
+                if (streq_ptr(argv[optind], commands[i].name))
+                        return commands[i].fn(&ctx, argc - optind, argv + optind);
+        log_error("unknown command '%s' (try --help)", argv[optind]);
+        return EXIT_USAGE;
+}

@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "state.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "fdutil.h"
+#include "log.h"
+
+#define STATE_FILE_MAX (1024 * 1024)
+
+bool state_id_is_valid(const char *id) {
+        size_t n = id ? strlen(id) : 0;
+        if (n == 0 || n > 256 || id[0] == '.')
+                return false;
+        for (size_t i = 0; i < n; i++) {
+                char c = id[i];
+                if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+                      c == '_' || c == '.' || c == '-'))
+                        return false;
+        }
+        return true;
+}
+
+static int ensure_private_dir(int parent_fd, const char *name, int *ret_fd) {
+        struct stat st;
+
+        if (mkdirat(parent_fd, name, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        /* Leases and tokens are recorded here: a directory others could write to would let
+         * them forge a container's record. */
+        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
+                close(fd);
+                return -EPERM;
+        }
+        *ret_fd = fd;
+        return 0;
+}
+
+int state_dir_open(const char *state_dir, int *ret_fd) {
+        _cleanup_close_ int top = -1;
+        int r;
+
+        if (state_dir[0] != '/')
+                return -EINVAL;
+        if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        r = ensure_private_dir(AT_FDCWD, state_dir, &top);
+        if (r < 0)
+                return r;
+        return ensure_private_dir(top, "containers", ret_fd);
+}
+
+int state_save(const char *state_dir, const json_t *state) {
+        _cleanup_close_ int dir_fd = -1;
+        _cleanup_free_ char *text = NULL;
+        char name[300];
+        const char *id = json_get_string(state, "id");
+        int r;
+
+        if (!state_id_is_valid(id))
+                return -EINVAL;
+        r = state_dir_open(state_dir, &dir_fd);
+        if (r < 0)
+                return r;
+        r = json_dump_compact(state, &text);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof name, "%s.json", id);
+        return write_file_atomic_at(dir_fd, name, text, strlen(text), 0600);
+}
+
+int state_load(const char *state_dir, const char *id, json_t **ret) {
+        _cleanup_close_ int dir_fd = -1;
+        _cleanup_free_ char *text = NULL;
+        char name[300], err[128];
+        size_t size;
+        int r;
+
+        if (!state_id_is_valid(id))
+                return -EINVAL;
+        r = state_dir_open(state_dir, &dir_fd);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof name, "%s.json", id);
+        r = read_file_at(dir_fd, name, STATE_FILE_MAX, &text, &size);
+        if (r < 0)
+                return r;
+        r = json_parse_strict(text, size, STATE_FILE_MAX, ret, err, sizeof err);
+        if (r < 0)
+                return log_error_errno(r, "state of %s: %s", id, err);
+        if (!json_is_object(*ret) || !streq_ptr(json_get_string(*ret, "id"), id)) {
+                json_decref(*ret);
+                *ret = NULL;
+                return log_error_errno(-EINVAL, "state of %s: not a container record", id);
+        }
+        return 0;
+}
+
+int state_remove(const char *state_dir, const char *id) {
+        _cleanup_close_ int dir_fd = -1;
+        char name[300];
+        int r;
+
+        if (!state_id_is_valid(id))
+                return -EINVAL;
+        r = state_dir_open(state_dir, &dir_fd);
+        if (r < 0)
+                return r;
+        snprintf(name, sizeof name, "%s.json", id);
+        if (unlinkat(dir_fd, name, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int state_load_all(const char *state_dir, json_t **ret_array) {
+        _cleanup_close_ int dir_fd = -1;
+        int r = state_dir_open(state_dir, &dir_fd);
+        if (r < 0)
+                return r;
+        DIR *d = fdopendir(dup(dir_fd));
+        if (!d)
+                return negative_errno();
+        char **ids = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len < 6 || strcmp(de->d_name + len - 5, ".json"))
+                        continue;
+                char **grown = realloc(ids, (n + 1) * sizeof *ids);
+                if (!grown)
+                        break;
+                ids = grown;
+                ids[n] = strndup(de->d_name, len - 5);
+                if (ids[n])
+                        n++;
+        }
+        closedir(d);
+        if (n)
+                qsort(ids, n, sizeof *ids, cmp_str);
+        json_t *all = json_array();
+        for (size_t i = 0; i < n; i++) {
+                json_t *s;
+                if (all && state_load(state_dir, ids[i], &s) >= 0)
+                        json_array_append_new(all, s);
+                free(ids[i]);
+        }
+        free(ids);
+        if (!all)
+                return -ENOMEM;
+        *ret_array = all;
+        return 0;
+}
+
+int proc_start_time(pid_t pid, unsigned long long *ret) {
+        char path[64];
+        _cleanup_free_ char *text = NULL;
+        snprintf(path, sizeof path, "/proc/%d/stat", (int)pid);
+        int r = read_file_at(AT_FDCWD, path, 4096, &text, NULL);
+        if (r < 0)
+                return r;
+        /* comm (field 2) may hold spaces and parentheses: count fields after the last ')'. */
+        char *p = strrchr(text, ')');
+        if (!p)
+                return -EINVAL;
+        p++;
+        for (int field = 3; field < 22 && p; field++)
+                p = strchr(p + 1, ' ');
+        if (!p || sscanf(p, " %llu", ret) != 1)
+                return -EINVAL;
+        return 0;
+}

@@ -1,0 +1,234 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "tmpfs.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <linux/magic.h>
+#include <sched.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/wait.h>
+
+#include "fdutil.h"
+#include "json.h"
+#include "log.h"
+
+static int fsconfig_string(int fs_fd, const char *key, const char *value) {
+        if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, value, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static mode_t dir_mode_for(const struct tmpfs_file *files, size_t n) {
+        /* The owner needs rwx to unlink; group and others get search permission only when a
+         * file grants them read, so that a group-readable secret is reachable by its group. */
+        mode_t m = 0700;
+        for (size_t i = 0; i < n; i++) {
+                if (files[i].mode & 0040)
+                        m |= 0050;
+                if (files[i].mode & 0004)
+                        m |= 0005;
+        }
+        return m;
+}
+
+int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, size_t n_files,
+                 int *ret_mount_fd) {
+        char buf[32];
+        int r;
+
+        _cleanup_close_ int fs_fd = fsopen("tmpfs", FSOPEN_CLOEXEC);
+        if (fs_fd < 0)
+                return errno == ENOSYS ? -ENOSYS : negative_errno();
+
+        snprintf(buf, sizeof buf, "%" PRIu64, spec->size_max);
+        if ((r = fsconfig_string(fs_fd, "size", buf)) < 0)
+                return r;
+        /* Inodes: one a file, the manifest, and a little room for the shim's own work. */
+        snprintf(buf, sizeof buf, "%zu", n_files + 8);
+        if ((r = fsconfig_string(fs_fd, "nr_inodes", buf)) < 0)
+                return r;
+        snprintf(buf, sizeof buf, "%04o", (unsigned)dir_mode_for(files, n_files));
+        if ((r = fsconfig_string(fs_fd, "mode", buf)) < 0)
+                return r;
+        snprintf(buf, sizeof buf, "%" PRIu32, spec->host_uid);
+        if ((r = fsconfig_string(fs_fd, "uid", buf)) < 0)
+                return r;
+        snprintf(buf, sizeof buf, "%" PRIu32, spec->host_gid);
+        if ((r = fsconfig_string(fs_fd, "gid", buf)) < 0)
+                return r;
+        /* Linux 6.4+: tmpfs pages never go to swap. Older kernels reject the flag; the values
+         * are still in memory only, but could be swapped, which SECURITY.md says. */
+        if (fsconfig(fs_fd, FSCONFIG_SET_FLAG, "noswap", NULL, 0) < 0)
+                log_debug("tmpfs: kernel has no noswap option; continuing without it");
+        if (fsconfig(fs_fd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+                return negative_errno();
+
+        int mount_fd = fsmount(fs_fd, FSMOUNT_CLOEXEC,
+                               MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+        if (mount_fd < 0)
+                return negative_errno();
+        *ret_mount_fd = mount_fd;
+        return 0;
+}
+
+static int write_one(int dir_fd, const char *name, const void *data, size_t size, mode_t mode,
+                     const struct tmpfs_spec *spec) {
+        /* Created with mode 0, then given its owner and mode: there is no moment at which the
+         * file is readable by anyone the request did not name. */
+        _cleanup_close_ int fd =
+                openat(dir_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0);
+        if (fd < 0)
+                return negative_errno();
+        int r = write_full(fd, data, size);
+        if (r < 0)
+                return r;
+        if (fchown(fd, spec->host_uid, spec->host_gid) < 0 || fchmod(fd, mode) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *container_id,
+                uint64_t generation, const struct tmpfs_file *files, size_t n_files) {
+        _cleanup_free_ struct manifest_entry *entries =
+                calloc(n_files ? n_files : 1, sizeof *entries);
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        if (!entries)
+                return -ENOMEM;
+        _cleanup_close_ int dir_fd = openat(mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dir_fd < 0)
+                return negative_errno();
+
+        for (size_t i = 0; i < n_files; i++) {
+                const struct tmpfs_file *f = &files[i];
+                r = write_one(dir_fd, f->name, secret_cdata(f->value), secret_size(f->value),
+                              f->mode, spec);
+                if (r < 0)
+                        return log_error_errno(r, "secret '%s': cannot write to the tmpfs",
+                                               f->name);
+                snprintf(entries[i].name, sizeof entries[i].name, "%s", f->name);
+                snprintf(entries[i].file, sizeof entries[i].file, "%s", f->name);
+                entries[i].size = secret_size(f->value);
+                entries[i].mode = f->mode;
+                secret_hash(f->value, entries[i].blake2b);
+        }
+
+        struct manifest m = {.version = MANIFEST_VERSION,
+                             .generation = generation,
+                             .n_entries = n_files,
+                             .entries = entries};
+        snprintf(m.container, sizeof m.container, "%s", container_id);
+        r = manifest_format(&m, &text);
+        if (r < 0)
+                return r;
+        r = write_one(dir_fd, MANIFEST_FILE, text, strlen(text), 0400, spec);
+        if (r < 0)
+                return log_error_errno(r, "container %s: cannot write the manifest", container_id);
+        return 0;
+}
+
+/* Run fn in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller and changes the
+ * caller's root and cwd: the broker itself must stay in the host's namespace). The child's
+ * negative errno comes back through a pipe. */
+static int run_in_child(int (*fn)(void *), void *arg) {
+        int pfd[2];
+        if (pipe2(pfd, O_CLOEXEC) < 0)
+                return negative_errno();
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                close(pfd[0]);
+                close(pfd[1]);
+                return r;
+        }
+        if (pid == 0) {
+                close(pfd[0]);
+                int r = fn(arg);
+                (void)write_full(pfd[1], &r, sizeof r);
+                _exit(r < 0 ? 1 : 0);
+        }
+        close(pfd[1]);
+        int r = -EIO, status;
+        ssize_t n = read_full(pfd[0], &r, sizeof r);
+        close(pfd[0]);
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (n != (ssize_t)sizeof r)
+                return -EIO;
+        return r;
+}
+
+struct attach_args {
+        int mount_fd, pidfd;
+        const char *rootfs, *dir;
+        bool create_dirs;
+};
+
+static int attach_in_ns(void *p) {
+        struct attach_args *a = p;
+        struct statfs sfs;
+        int r;
+
+        if (setns(a->pidfd, CLONE_NEWNS) < 0)
+                return negative_errno();
+        _cleanup_close_ int root_fd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (root_fd < 0)
+                return negative_errno();
+        _cleanup_close_ int target_fd = -1;
+        r = mkdir_in_root(root_fd, a->dir, 0755, a->create_dirs, &target_fd);
+        if (r < 0)
+                return r;
+        /* The container's /proc and /sys are already mounted in its rootfs at this point: a
+         * directory there is never a place for secrets (and could be a way to the host). */
+        if (fstatfs(target_fd, &sfs) < 0)
+                return negative_errno();
+        if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC ||
+            sfs.f_type == CGROUP_SUPER_MAGIC || sfs.f_type == CGROUP2_SUPER_MAGIC)
+                return -EPERM;
+        if (move_mount(a->mount_fd, "", target_fd, "",
+                       MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+                return negative_errno();
+        return 0;
+}
+
+int tmpfs_attach(int mount_fd, int pidfd, const char *rootfs, const char *dir, bool create_dirs) {
+        struct attach_args a = {mount_fd, pidfd, rootfs, dir, create_dirs};
+        return run_in_child(attach_in_ns, &a);
+}
+
+int tmpfs_detach_here(int mount_fd, int pidfd, int proc_fd_dir) {
+        char name[16];
+
+        if (setns(pidfd, CLONE_NEWNS) < 0)
+                return negative_errno();
+        /* Unmount by the mount fd, not by a path the container could have changed: from the
+         * host's /proc/self/fd (opened before setns), the magic link leads to the root of our
+         * tmpfs, and umount2 of a mount's root unmounts that mount. */
+        if (fchdir(proc_fd_dir) < 0)
+                return negative_errno();
+        snprintf(name, sizeof name, "%d", mount_fd);
+        if (umount2(name, MNT_DETACH) < 0)
+                return negative_errno();
+        return 0;
+}
+
+struct detach_args {
+        int mount_fd, pidfd;
+};
+
+static int detach_in_ns(void *p) {
+        struct detach_args *a = p;
+        _cleanup_close_ int proc_fd_dir = open("/proc/self/fd", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (proc_fd_dir < 0)
+                return negative_errno();
+        return tmpfs_detach_here(a->mount_fd, a->pidfd, proc_fd_dir);
+}
+
+int tmpfs_detach(int mount_fd, int pidfd) {
+        struct detach_args a = {mount_fd, pidfd};
+        return run_in_child(detach_in_ns, &a);
+}
