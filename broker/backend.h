@@ -10,7 +10,18 @@ struct fetched_secret {
         struct secret *value; /* NULL when skipped (optional and missing) */
         char *version; /* backend's version, NULL when it has none */
         char *lease_id; /* leased dynamic secret, NULL otherwise */
-        long lease_duration;
+        long lease_duration; /* seconds */
+};
+
+/* The secrets of one request that name one backend: a backend fetches them together (one
+ * connection, in parallel where it can). out[i] belongs to secrets[i]. */
+struct fetch_batch {
+        const struct broker_config *cfg;
+        const struct backend_config *backend;
+        const struct role *role; /* for per-role auth overrides */
+        const struct secret_request **secrets;
+        struct fetched_secret **out;
+        size_t n;
 };
 
 /*
@@ -21,3 +32,7 @@ struct fetched_secret {
 int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 void fetched_done(struct fetched_secret *f, size_t n);
+
+/* Revoke the leases recorded for a container (its state's "secrets" array). Logs each failure;
+ * returns the first error. */
+int backend_revoke_leases(const struct broker_config *cfg, const json_t *secrets);

@@ -159,7 +159,7 @@ static int place_mount(const struct broker_config *cfg, const struct placement *
                 (void)state_remove(cfg->state_dir, p->container_id);
                 const char *why = attach_reason(r);
                 if (why) {
-                        log_error("container %s: target %s %s", p->container_id, req->dir, why);
+                        log_error("container %s: target %s: %s", p->container_id, req->dir, why);
                         return r;
                 }
                 return log_error_errno(r, "container %s: cannot mount at %s", p->container_id,
@@ -212,15 +212,16 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
         json_int_t wpid = json_integer_value(json_object_get(state, "watcher_pid"));
         json_int_t wstart = json_integer_value(json_object_get(state, "watcher_start"));
         watcher_stop((pid_t)wpid, (unsigned long long)wstart);
-        /* Vault leases are revoked here once the Vault backend records them. */
+        int revoked = backend_revoke_leases(cfg, json_object_get(state, "secrets"));
         r = state_remove(cfg->state_dir, container_id);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "container %s: cannot remove state", container_id),
                        EXIT_FAILED;
         audit_write(cfg->audit_log, event, container_id, json_get_string(state, "role"),
-                    json_object_get(state, "secrets"), "ok", NULL);
+                    json_object_get(state, "secrets"), revoked < 0 ? "failed" : "ok",
+                    revoked < 0 ? "lease revocation failed" : NULL);
         log_info("container %s: revoked and forgotten", container_id);
-        return EXIT_DONE;
+        return revoked < 0 ? EXIT_FAILED : EXIT_DONE;
 }
 
 static int read_map(pid_t pid, const char *which, uint32_t id, uint32_t *ret) {
