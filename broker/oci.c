@@ -1,0 +1,812 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "oci.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+
+#include "fdutil.h"
+#include "log.h"
+#include "manifest.h"
+
+#define OCI_ID_MAX 1024
+#define OCI_STATUS_MAX 64
+/* The kernel accepts at most 340 lines in uid_map/gid_map (since 4.15). */
+#define OCI_MAPPINGS_MAX 340
+
+/* Content errors are logged here, where the field is known, and returned as -EINVAL; the
+ * caller only decides the exit status. */
+#define log_invalid(...) (log_error(__VA_ARGS__), -EINVAL)
+
+static bool is_control(unsigned char c) {
+        return c < 0x20 || c == 0x7f;
+}
+
+static bool has_control(const char *s) {
+        for (; *s; s++)
+                if (is_control((unsigned char)*s))
+                        return true;
+        return false;
+}
+
+/* Annotations are an object of strings (runtime spec); absent or null means none. A
+ * non-string value is refused rather than skipped: request_build would otherwise silently
+ * drop an io.lockbox key that the user did write. */
+static int annotations_take(json_t *v, const char *what, json_t **ret) {
+        const char *key;
+        json_t *x;
+
+        if (!v || json_is_null(v)) {
+                *ret = json_object();
+                return *ret ? 0 : -ENOMEM;
+        }
+        if (!json_is_object(v))
+                return log_invalid("%s: annotations: not an object", what);
+        json_object_foreach(v, key, x) {
+                if (!json_is_string(x))
+                        return log_invalid("%s: annotation %.200s: not a string", what, key);
+        }
+        *ret = json_incref(v);
+        return 0;
+}
+
+/* ---- State ------------------------------------------------------------------------------ */
+
+/* The id names files in the state directory and appears in logs: "." and ".." would escape
+ * that directory, and no runtime makes ids with spaces or control characters (runc allows
+ * [A-Za-z0-9_+.-]). */
+static bool state_id_is_valid(const char *id, size_t len) {
+        if (len == 0 || len > OCI_ID_MAX || strlen(id) != len)
+                return false;
+        if (streq_ptr(id, ".") || streq_ptr(id, ".."))
+                return false;
+        for (size_t i = 0; i < len; i++)
+                if (id[i] <= 0x20 || id[i] >= 0x7f || id[i] == '/')
+                        return false;
+        return true;
+}
+
+static int state_pid(json_t *v, pid_t *ret) {
+        /* crun writes "pid": 0 in the poststop state where runc omits the key: both mean
+         * "no process". */
+        if (!v || json_is_null(v)) {
+                *ret = 0;
+                return 0;
+        }
+        if (!json_is_integer(v) || json_integer_value(v) < 0 || json_integer_value(v) > INT_MAX)
+                return log_invalid("state JSON: pid: not a process id");
+        *ret = (pid_t)json_integer_value(v);
+        return 0;
+}
+
+static int state_strings(json_t *root, struct oci_state *s) {
+        json_t *v = json_object_get(root, "ociVersion");
+        if (v && !json_is_string(v))
+                return log_invalid("state JSON: ociVersion: not a string");
+
+        v = json_object_get(root, "id");
+        if (!json_is_string(v))
+                return log_invalid("state JSON: id: missing or not a string");
+        if (!state_id_is_valid(json_string_value(v), json_string_length(v)))
+                return log_invalid("state JSON: id: 1 to %d printable characters without '/' "
+                                   "expected",
+                                   OCI_ID_MAX);
+        s->id = strdup(json_string_value(v));
+
+        v = json_object_get(root, "status");
+        if (!json_is_string(v))
+                return log_invalid("state JSON: status: missing or not a string");
+        if (json_string_length(v) == 0 || json_string_length(v) > OCI_STATUS_MAX ||
+            has_control(json_string_value(v)))
+                return log_invalid("state JSON: status: invalid");
+        s->status = strdup(json_string_value(v));
+
+        v = json_object_get(root, "bundle");
+        if (!json_is_string(v))
+                return log_invalid("state JSON: bundle: missing or not a string");
+        const char *bundle = json_string_value(v);
+        if (bundle[0] != '/' || json_string_length(v) >= PATH_MAX || has_control(bundle))
+                return log_invalid("state JSON: bundle: absolute path expected");
+        s->bundle = strdup(bundle);
+
+        if (!s->id || !s->status || !s->bundle)
+                return -ENOMEM;
+        return 0;
+}
+
+int oci_state_parse(const char *buf, size_t size, struct oci_state *ret) {
+        _cleanup_json_ json_t *root = NULL;
+        _cleanup_(oci_state_done) struct oci_state s = {0};
+        char err[128];
+
+        *ret = (struct oci_state){0};
+        int r = json_parse_strict(buf, size, OCI_STATE_MAX, &root, err, sizeof err);
+        if (r < 0)
+                return log_invalid("state JSON: %s", err);
+        if (!json_is_object(root))
+                return log_invalid("state JSON: not an object");
+
+        r = state_strings(root, &s);
+        if (r < 0)
+                return r;
+        r = state_pid(json_object_get(root, "pid"), &s.pid);
+        if (r < 0)
+                return r;
+        r = annotations_take(json_object_get(root, "annotations"), "state JSON", &s.annotations);
+        if (r < 0)
+                return r;
+
+        *ret = s;
+        s = (struct oci_state){0};
+        return 0;
+}
+
+void oci_state_done(struct oci_state *s) {
+        free(s->id);
+        free(s->status);
+        free(s->bundle);
+        json_decref(s->annotations);
+        *s = (struct oci_state){0};
+}
+
+/* ---- config.json ------------------------------------------------------------------------ */
+
+/*
+ * Join path onto the absolute base (unless path is absolute) and clean it lexically, as Go's
+ * filepath.Join does for runc: "." and empty components go, ".." removes the previous one and
+ * stops at "/". Nothing is looked up: the rootfs is opened later, relative to an fd, and a
+ * lookup here would only open a window between check and use.
+ */
+static int path_join_clean(const char *base, const char *path, char **ret) {
+        size_t blen = path[0] == '/' ? 0 : strlen(base);
+        size_t plen = strlen(path);
+        if (blen + plen + 2 > PATH_MAX)
+                return -ENAMETOOLONG;
+
+        _cleanup_free_ char *out = malloc(blen + plen + 3);
+        if (!out)
+                return -ENOMEM;
+        size_t n = 0;
+        for (int part = 0; part < 2; part++) {
+                const char *p = part == 0 ? (blen ? base : "") : path;
+                while (*p) {
+                        size_t len = strcspn(p, "/");
+                        if (len == 2 && p[0] == '.' && p[1] == '.') {
+                                while (n > 0 && out[n - 1] != '/')
+                                        n--;
+                                if (n > 0)
+                                        n--;
+                        } else if (len > 0 && !(len == 1 && p[0] == '.')) {
+                                out[n++] = '/';
+                                memcpy(out + n, p, len);
+                                n += len;
+                        }
+                        p += len;
+                        while (*p == '/')
+                                p++;
+                }
+        }
+        if (n == 0)
+                out[n++] = '/';
+        out[n] = '\0';
+        *ret = TAKE_PTR(out);
+        return 0;
+}
+
+static int config_root(json_t *root, const char *bundle, struct oci_config *c) {
+        json_t *r = json_object_get(root, "root");
+        if (!json_is_object(r))
+                return log_invalid("%s/config.json: root: missing or not an object", bundle);
+        json_t *path = json_object_get(r, "path");
+        if (!json_is_string(path) || json_string_length(path) == 0 ||
+            has_control(json_string_value(path)))
+                return log_invalid("%s/config.json: root.path: missing or invalid", bundle);
+        json_t *ro = json_object_get(r, "readonly");
+        if (ro && !json_is_boolean(ro))
+                return log_invalid("%s/config.json: root.readonly: not a boolean", bundle);
+        c->rootfs_readonly = json_is_true(ro);
+
+        int k = path_join_clean(bundle, json_string_value(path), &c->rootfs);
+        if (k == -ENAMETOOLONG)
+                return log_invalid("%s/config.json: root.path: too long", bundle);
+        return k;
+}
+
+static int config_id(json_t *obj, const char *key, const char *bundle, uint32_t *ret) {
+        json_t *v = json_object_get(obj, key);
+        if (!v) {
+                *ret = 0;
+                return 0;
+        }
+        /* (uint32_t)-1 is "no id" to the kernel, never an owner. */
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) >= (json_int_t)UINT32_MAX)
+                return log_invalid("%s/config.json: process.user.%s: not a valid id", bundle, key);
+        *ret = (uint32_t)json_integer_value(v);
+        return 0;
+}
+
+static int config_env(json_t *env, const char *bundle, struct oci_config *c) {
+        size_t i, n = json_array_size(env);
+        json_t *v;
+
+        if (env && !json_is_array(env))
+                return log_invalid("%s/config.json: process.env: not an array", bundle);
+        c->env = calloc(n + 1, sizeof *c->env);
+        if (!c->env)
+                return -ENOMEM;
+        json_array_foreach(env, i, v) {
+                if (!json_is_string(v))
+                        return log_invalid("%s/config.json: process.env[%zu]: not a string", bundle,
+                                           i);
+                /* "NAME" without '=' is meaningless to execve's consumers: skip it. */
+                if (!strchr(json_string_value(v), '='))
+                        continue;
+                c->env[c->n_env] = strdup(json_string_value(v));
+                if (!c->env[c->n_env])
+                        return -ENOMEM;
+                c->n_env++;
+        }
+        return 0;
+}
+
+static int config_process(json_t *root, const char *bundle, struct oci_config *c) {
+        json_t *p = json_object_get(root, "process");
+        if (p && !json_is_object(p))
+                return log_invalid("%s/config.json: process: not an object", bundle);
+        json_t *user = json_object_get(p, "user");
+        if (user && !json_is_object(user))
+                return log_invalid("%s/config.json: process.user: not an object", bundle);
+        int r = config_id(user, "uid", bundle, &c->uid);
+        if (r < 0)
+                return r;
+        r = config_id(user, "gid", bundle, &c->gid);
+        if (r < 0)
+                return r;
+        return config_env(json_object_get(p, "env"), bundle, c);
+}
+
+static bool mapping_field(json_t *m, const char *key, uint32_t *ret) {
+        json_t *v = json_object_get(m, key);
+        if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+            json_integer_value(v) > (json_int_t)UINT32_MAX)
+                return false;
+        *ret = (uint32_t)json_integer_value(v);
+        return true;
+}
+
+static int config_mappings(json_t *linux_obj, const char *key, const char *bundle,
+                           struct id_mapping **ret, size_t *ret_n) {
+        json_t *a = json_object_get(linux_obj, key), *m;
+        size_t i;
+
+        if (!a || json_is_null(a))
+                return 0;
+        if (!json_is_array(a) || json_array_size(a) > OCI_MAPPINGS_MAX)
+                return log_invalid("%s/config.json: linux.%s: not an array of at most %d "
+                                   "mappings",
+                                   bundle, key, OCI_MAPPINGS_MAX);
+        *ret = calloc(json_array_size(a) + 1, sizeof **ret);
+        if (!*ret)
+                return -ENOMEM;
+        json_array_foreach(a, i, m) {
+                struct id_mapping *e = &(*ret)[i];
+                /* The kernel refuses an empty or wrapping range; so do we, so that
+                 * id_map_to_host never computes past 2^32. */
+                if (!mapping_field(m, "containerID", &e->container_id) ||
+                    !mapping_field(m, "hostID", &e->host_id) ||
+                    !mapping_field(m, "size", &e->size) || e->size == 0 ||
+                    (uint64_t)e->container_id + e->size > (uint64_t)UINT32_MAX + 1 ||
+                    (uint64_t)e->host_id + e->size > (uint64_t)UINT32_MAX + 1)
+                        return log_invalid("%s/config.json: linux.%s[%zu]: invalid mapping", bundle,
+                                           key, i);
+        }
+        *ret_n = json_array_size(a);
+        return 0;
+}
+
+static int config_linux(json_t *root, const char *bundle, struct oci_config *c) {
+        json_t *l = json_object_get(root, "linux"), *ns, *v;
+        size_t i;
+
+        if (!l)
+                return 0;
+        if (!json_is_object(l))
+                return log_invalid("%s/config.json: linux: not an object", bundle);
+        int r = config_mappings(l, "uidMappings", bundle, &c->uid_map, &c->n_uid_map);
+        if (r < 0)
+                return r;
+        r = config_mappings(l, "gidMappings", bundle, &c->gid_map, &c->n_gid_map);
+        if (r < 0)
+                return r;
+
+        ns = json_object_get(l, "namespaces");
+        if (ns && !json_is_array(ns))
+                return log_invalid("%s/config.json: linux.namespaces: not an array", bundle);
+        json_array_foreach(ns, i, v) {
+                const char *type = json_get_string(v, "type");
+                if (!type)
+                        return log_invalid("%s/config.json: linux.namespaces[%zu]: no type", bundle,
+                                           i);
+                if (streq_ptr(type, "user"))
+                        c->has_userns = true;
+        }
+        return 0;
+}
+
+int oci_config_parse(const char *buf, size_t size, const char *bundle, struct oci_config *ret) {
+        _cleanup_json_ json_t *root = NULL;
+        _cleanup_(oci_config_done) struct oci_config c = {0};
+        char err[128], what[PATH_MAX + 16];
+
+        *ret = (struct oci_config){0};
+        if (!bundle || bundle[0] != '/')
+                return log_invalid("config.json: bundle %.200s: absolute path expected",
+                                   bundle ? bundle : "(none)");
+        snprintf(what, sizeof what, "%s/config.json", bundle);
+        int r = json_parse_strict(buf, size, OCI_CONFIG_MAX, &root, err, sizeof err);
+        if (r < 0)
+                return log_invalid("%s/config.json: %s", bundle, err);
+        if (!json_is_object(root))
+                return log_invalid("%s/config.json: not an object", bundle);
+
+        r = config_root(root, bundle, &c);
+        if (r >= 0)
+                r = config_process(root, bundle, &c);
+        if (r >= 0)
+                r = annotations_take(json_object_get(root, "annotations"), what, &c.annotations);
+        if (r >= 0)
+                r = config_linux(root, bundle, &c);
+        if (r < 0)
+                return r;
+
+        *ret = c;
+        c = (struct oci_config){0};
+        return 0;
+}
+
+int oci_config_load(const char *bundle, struct oci_config *ret) {
+        _cleanup_free_ char *buf = NULL;
+        size_t size = 0;
+
+        *ret = (struct oci_config){0};
+        if (!bundle || bundle[0] != '/')
+                return log_invalid("config.json: bundle %.200s: absolute path expected",
+                                   bundle ? bundle : "(none)");
+        _cleanup_close_ int dfd = open(bundle, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0)
+                return log_error_errno(errno, "bundle %s: cannot open", bundle);
+        int r = read_file_at(dfd, "config.json", OCI_CONFIG_MAX, &buf, &size);
+        if (r == -EBADFD)
+                return log_invalid("%s/config.json: not a regular file", bundle);
+        if (r == -EFBIG)
+                return log_invalid("%s/config.json: larger than %d bytes", bundle, OCI_CONFIG_MAX);
+        if (r < 0)
+                return log_error_errno(r, "%s/config.json: cannot read", bundle);
+
+        r = oci_config_parse(buf, size, bundle, ret);
+        /* process.env is the user's: it may hold a password they put there themselves. */
+        explicit_bzero(buf, size);
+        return r;
+}
+
+void oci_config_done(struct oci_config *c) {
+        free(c->rootfs);
+        for (size_t i = 0; c->env && c->env[i]; i++) {
+                explicit_bzero(c->env[i], strlen(c->env[i]));
+                free(c->env[i]);
+        }
+        free(c->env);
+        json_decref(c->annotations);
+        free(c->uid_map);
+        free(c->gid_map);
+        *c = (struct oci_config){0};
+}
+
+int id_map_to_host(const struct id_mapping *map, size_t n, uint32_t id, uint32_t *ret) {
+        if (n == 0) {
+                *ret = id;
+                return 0;
+        }
+        for (size_t i = 0; i < n; i++) {
+                uint64_t start = map[i].container_id, end = start + map[i].size;
+                if (id < start || id >= end)
+                        continue;
+                uint64_t host = (uint64_t)map[i].host_id + (id - start);
+                if (host >= UINT32_MAX)
+                        return -ERANGE;
+                *ret = (uint32_t)host;
+                return 0;
+        }
+        return -ERANGE;
+}
+
+/* ---- The request (DESIGN §4) ------------------------------------------------------------ */
+
+enum req_kind {
+        REQ_SECRET,
+        REQ_MODE,
+        REQ_OPTIONAL,
+        REQ_DIR,
+        REQ_UID,
+        REQ_GID,
+        REQ_ROLE,
+        REQ_SIGNAL,
+        REQ_IGNORE,
+};
+
+struct req_key {
+        const char *word; /* after "io.lockbox." or "LOCKBOX_" */
+        bool per_secret; /* word is followed by NAME */
+        enum req_kind kind;
+};
+
+static const struct req_key annotation_keys[] = {
+        {"secret.", true, REQ_SECRET},     {"mode.", true, REQ_MODE},
+        {"optional.", true, REQ_OPTIONAL}, {"dir", false, REQ_DIR},
+        {"uid", false, REQ_UID},           {"gid", false, REQ_GID},
+        {"role", false, REQ_ROLE},         {"rotate-signal", false, REQ_SIGNAL},
+};
+
+static const struct req_key env_keys[] = {
+        {"SECRET_", true, REQ_SECRET},
+        {"MODE_", true, REQ_MODE},
+        {"OPTIONAL_", true, REQ_OPTIONAL},
+        {"DIR", false, REQ_DIR},
+        {"UID", false, REQ_UID},
+        {"GID", false, REQ_GID},
+        {"ROLE", false, REQ_ROLE},
+        {"ROTATE_SIGNAL", false, REQ_SIGNAL},
+        /* Set by the shim for the application (DESIGN §7); a container started again from
+         * a committed image may carry it. Not a request. */
+        {"FDS", false, REQ_IGNORE},
+};
+
+#define ANNOTATION_PREFIX "io.lockbox."
+#define ENV_PREFIX "LOCKBOX_"
+/* Every valid key is one of these per secret, or one of the few global ones. */
+#define REQ_ITEMS_MAX (3 * MANIFEST_MAX_SECRETS + ARRAY_SIZE(annotation_keys))
+
+/* One key of the request, from either source, parsed and validated. */
+struct req_item {
+        enum req_kind kind;
+        char *name; /* REQ_SECRET, REQ_MODE, REQ_OPTIONAL */
+        char *text; /* secret: the ref as written; dir: normalised; role */
+        struct ref ref; /* REQ_SECRET */
+        uint32_t num; /* mode, optional, uid, gid, signal */
+        char *origin; /* "annotation io.lockbox.mode.db", for messages */
+};
+
+struct req_builder {
+        struct req_item *items;
+        size_t n_items, n_alloc, n_secrets;
+};
+
+static void req_item_done(struct req_item *it) {
+        free(it->name);
+        free(it->text);
+        ref_done(&it->ref);
+        free(it->origin);
+        *it = (struct req_item){0};
+}
+
+static void req_builder_done(struct req_builder *b) {
+        for (size_t i = 0; i < b->n_items; i++)
+                req_item_done(&b->items[i]);
+        free(b->items);
+}
+
+/* NULL when dir is acceptable, else why not. The tmpfs is mounted there, so "/" would hide the
+ * whole rootfs; "." and ".." are refused rather than cleaned because a request that needs them
+ * is not one an operator meant (and mkdir_in_root refuses ".." too). */
+static const char *dir_problem(const char *dir) {
+        if (dir[0] != '/')
+                return "absolute path expected";
+        if (strlen(dir) >= PATH_MAX)
+                return "path too long";
+        if (has_control(dir))
+                return "control character in path";
+        for (const char *p = dir; *p;) {
+                while (*p == '/')
+                        p++;
+                size_t len = strcspn(p, "/");
+                if ((len == 1 && p[0] == '.') || (len == 2 && p[0] == '.' && p[1] == '.'))
+                        return "'.' or '..' component in path";
+                if (len > NAME_MAX)
+                        return "path component too long";
+                p += len;
+        }
+        if (dir[strspn(dir, "/")] == '\0')
+                return "the container's root directory cannot be a target";
+        return NULL;
+}
+
+/* "/run//secrets/" and "/run/secrets" are the same directory: keep one spelling, so that a
+ * comparison between annotation and env, state files and messages all agree. */
+static char *dir_normalise(const char *dir) {
+        char *out = malloc(strlen(dir) + 1);
+        if (!out)
+                return NULL;
+        size_t n = 0;
+        for (const char *p = dir; *p; p++)
+                if (!(*p == '/' && (p[1] == '/' || p[1] == '\0')))
+                        out[n++] = *p;
+        out[n] = '\0';
+        return out;
+}
+
+/* Parse value for kind into it; on failure return the reason (never quoting the value). */
+static const char *req_parse_value(enum req_kind kind, const char *value, struct req_item *it) {
+        mode_t mode;
+        int sig, r;
+        const char *why;
+
+        switch (kind) {
+        case REQ_SECRET:
+                /* Out of memory leaves text NULL, which the caller reports as such. */
+                if ((r = ref_parse(value, &it->ref)) == -ENOMEM)
+                        return NULL;
+                if (r < 0)
+                        return "invalid reference (BACKEND:LOCATOR expected)";
+                it->text = strdup(value);
+                return NULL;
+        case REQ_MODE:
+                if (parse_mode(value, &mode) < 0)
+                        return "invalid mode (octal permission bits expected)";
+                it->num = mode;
+                return NULL;
+        case REQ_OPTIONAL:
+                if (!streq_ptr(value, "true") && !streq_ptr(value, "false"))
+                        return "invalid value (true or false expected)";
+                it->num = streq_ptr(value, "true");
+                return NULL;
+        case REQ_DIR:
+                if ((why = dir_problem(value)))
+                        return why;
+                it->text = dir_normalise(value);
+                return NULL;
+        case REQ_UID:
+        case REQ_GID:
+                if (parse_uid(value, &it->num) < 0)
+                        return "invalid id (a number from 0 to 4294967294 expected)";
+                return NULL;
+        case REQ_ROLE:
+                if (!secret_name_is_valid(value))
+                        return "invalid role name";
+                it->text = strdup(value);
+                return NULL;
+        case REQ_SIGNAL:
+                /* The shim must catch it to re-read its secrets: KILL and STOP cannot be. */
+                if (parse_signal(value, &sig) < 0 || sig == SIGKILL || sig == SIGSTOP)
+                        return "invalid signal (a catchable signal name or number expected)";
+                it->num = (uint32_t)sig;
+                return NULL;
+        case REQ_IGNORE:
+                break;
+        }
+        return NULL;
+}
+
+static struct req_item *req_find(struct req_builder *b, enum req_kind kind, const char *name) {
+        for (size_t i = 0; i < b->n_items; i++)
+                if (b->items[i].kind == kind && streq_ptr(b->items[i].name, name))
+                        return &b->items[i];
+        return NULL;
+}
+
+static bool req_item_same(const struct req_item *a, const struct req_item *b) {
+        if (a->text || b->text)
+                return streq_ptr(a->text, b->text);
+        return a->num == b->num;
+}
+
+/* Add a parsed item: the same key from the other source (or twice in env) must agree. */
+static int req_add(struct req_builder *b, struct req_item *it) {
+        struct req_item *old = req_find(b, it->kind, it->name);
+        if (old) {
+                if (!req_item_same(old, it))
+                        return log_invalid("request: %s and %s differ", old->origin, it->origin);
+                req_item_done(it);
+                return 0;
+        }
+        if (it->kind == REQ_SECRET && b->n_secrets >= MANIFEST_MAX_SECRETS)
+                return log_invalid("request: %s: more than %d secrets requested", it->origin,
+                                   MANIFEST_MAX_SECRETS);
+        if (b->n_items >= REQ_ITEMS_MAX)
+                return log_invalid("request: %s: too many lockbox keys", it->origin);
+        if (b->n_items == b->n_alloc) {
+                /* Items hold names and refs, never values: realloc is fine here. */
+                size_t n = b->n_alloc ? 2 * b->n_alloc : 16;
+                struct req_item *items = reallocarray(b->items, n, sizeof *items);
+                if (!items)
+                        return -ENOMEM;
+                b->items = items;
+                b->n_alloc = n;
+        }
+        b->items[b->n_items++] = *it;
+        if (it->kind == REQ_SECRET)
+                b->n_secrets++;
+        *it = (struct req_item){0};
+        return 0;
+}
+
+static const struct req_key *req_match(const struct req_key *keys, size_t n, const char *word,
+                                       size_t len, const char **ret_name, size_t *ret_name_len) {
+        for (size_t i = 0; i < n; i++) {
+                size_t wl = strlen(keys[i].word);
+                if (keys[i].per_secret ? len < wl : len != wl)
+                        continue;
+                if (memcmp(word, keys[i].word, wl) != 0)
+                        continue;
+                *ret_name = word + wl;
+                *ret_name_len = len - wl;
+                return &keys[i];
+        }
+        return NULL;
+}
+
+/*
+ * One key=value from a source. key is the whole key (len bytes; env keys are not
+ * NUL-terminated) and begins with the source's prefix. Every io.lockbox.* or LOCKBOX_* key
+ * must be known: a typo (io.lockbox.secrets.db) must not quietly deliver nothing.
+ */
+static int req_key_value(struct req_builder *b, bool env, const char *key, size_t len,
+                         const char *value) {
+        const char *prefix = env ? ENV_PREFIX : ANNOTATION_PREFIX;
+        size_t plen = strlen(prefix), name_len = 0;
+        const char *name = NULL, *why;
+        _cleanup_(req_item_done) struct req_item it = {0};
+
+        if (asprintf(&it.origin, "%s %.*s", env ? "env" : "annotation",
+                     (int)(len > 200 ? 200 : len), key) < 0) {
+                it.origin = NULL;
+                return -ENOMEM;
+        }
+        const struct req_key *k = env ? req_match(env_keys, ARRAY_SIZE(env_keys), key + plen,
+                                                  len - plen, &name, &name_len)
+                                      : req_match(annotation_keys, ARRAY_SIZE(annotation_keys),
+                                                  key + plen, len - plen, &name, &name_len);
+        if (!k)
+                return log_invalid("request: %s: unknown key", it.origin);
+        if (k->kind == REQ_IGNORE)
+                return 0;
+        it.kind = k->kind;
+        if (k->per_secret) {
+                it.name = strndup(name, name_len);
+                if (!it.name)
+                        return -ENOMEM;
+                if (!secret_name_is_valid(it.name))
+                        return log_invalid("request: %s: invalid secret name", it.origin);
+        }
+        if (!value)
+                return log_invalid("request: %s: not a string", it.origin);
+        if ((why = req_parse_value(k->kind, value, &it)))
+                return log_invalid("request: %s: %s", it.origin, why);
+        if ((k->kind == REQ_SECRET || k->kind == REQ_DIR || k->kind == REQ_ROLE) && !it.text)
+                return -ENOMEM;
+        return req_add(b, &it);
+}
+
+static int req_collect(struct req_builder *b, const json_t *annotations, char *const *env,
+                       size_t n_env) {
+        const char *key;
+        json_t *v;
+        int r;
+
+        if (annotations && !json_is_object(annotations))
+                return log_invalid("request: annotations: not an object");
+        json_object_foreach((json_t *)annotations, key, v) {
+                if (strncmp(key, ANNOTATION_PREFIX, strlen(ANNOTATION_PREFIX)) != 0)
+                        continue;
+                r = req_key_value(b, false, key, strlen(key), json_string_value(v));
+                if (r < 0)
+                        return r;
+        }
+        for (size_t i = 0; env && i < n_env; i++) {
+                const char *eq = env[i] ? strchr(env[i], '=') : NULL;
+                if (!eq || strncmp(env[i], ENV_PREFIX, strlen(ENV_PREFIX)) != 0)
+                        continue;
+                r = req_key_value(b, true, env[i], (size_t)(eq - env[i]), eq + 1);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int secret_request_cmp(const void *a, const void *b) {
+        return strcmp(((const struct secret_request *)a)->name,
+                      ((const struct secret_request *)b)->name);
+}
+
+/* Move every secret into r, sorted by name, then apply modes and optional flags. */
+static int req_secrets(struct req_builder *b, mode_t default_mode, struct request *r) {
+        r->secrets = calloc(b->n_secrets ? b->n_secrets : 1, sizeof *r->secrets);
+        if (!r->secrets)
+                return -ENOMEM;
+        for (size_t i = 0; i < b->n_items; i++) {
+                struct req_item *it = &b->items[i];
+                if (it->kind != REQ_SECRET)
+                        continue;
+                r->secrets[r->n_secrets++] = (struct secret_request){
+                        .name = TAKE_PTR(it->name),
+                        .ref_text = TAKE_PTR(it->text),
+                        .ref = it->ref,
+                        .mode = default_mode,
+                };
+                it->ref = (struct ref){0};
+        }
+        qsort(r->secrets, r->n_secrets, sizeof *r->secrets, secret_request_cmp);
+
+        for (size_t i = 0; i < b->n_items; i++) {
+                struct req_item *it = &b->items[i];
+                if (it->kind != REQ_MODE && it->kind != REQ_OPTIONAL)
+                        continue;
+                struct secret_request key = {.name = it->name};
+                struct secret_request *s = bsearch(&key, r->secrets, r->n_secrets,
+                                                   sizeof *r->secrets, secret_request_cmp);
+                if (!s)
+                        return log_invalid("request: %s: no secret '%s' is requested", it->origin,
+                                           it->name);
+                if (it->kind == REQ_MODE)
+                        s->mode = (mode_t)it->num;
+                else
+                        s->optional = it->num != 0;
+        }
+        return 0;
+}
+
+static int req_globals(struct req_builder *b, const struct broker_config *cfg, struct request *r) {
+        const struct req_item *it;
+
+        it = req_find(b, REQ_DIR, NULL);
+        r->dir = strdup(it                        ? it->text
+                        : cfg && cfg->default_dir ? cfg->default_dir
+                                                  : CONFIG_DEFAULT_DIR);
+        it = req_find(b, REQ_ROLE, NULL);
+        r->role = strdup(it ? it->text : "default");
+        if (!r->dir || !r->role)
+                return -ENOMEM;
+        if ((it = req_find(b, REQ_UID, NULL))) {
+                r->uid_set = true;
+                r->uid = it->num;
+        }
+        if ((it = req_find(b, REQ_GID, NULL))) {
+                r->gid_set = true;
+                r->gid = it->num;
+        }
+        it = req_find(b, REQ_SIGNAL, NULL);
+        r->rotate_signal = it ? (int)it->num : SIGUSR1;
+        return 0;
+}
+
+int request_build(const json_t *annotations, char *const *env, size_t n_env,
+                  const struct broker_config *cfg, struct request *ret) {
+        _cleanup_(req_builder_done) struct req_builder b = {0};
+        _cleanup_(request_done) struct request r = {0};
+
+        *ret = (struct request){0};
+        int k = req_collect(&b, annotations, env, n_env);
+        if (k >= 0)
+                k = req_secrets(&b, cfg ? cfg->default_mode : 0400, &r);
+        if (k >= 0)
+                k = req_globals(&b, cfg, &r);
+        if (k < 0)
+                return k;
+
+        *ret = r;
+        r = (struct request){0};
+        return 0;
+}
+
+void request_done(struct request *r) {
+        for (size_t i = 0; i < r->n_secrets; i++) {
+                free(r->secrets[i].name);
+                free(r->secrets[i].ref_text);
+                ref_done(&r->secrets[i].ref);
+        }
+        free(r->secrets);
+        free(r->dir);
+        free(r->role);
+        *r = (struct request){0};
+}
