@@ -1,0 +1,798 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "unit.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include "manifest.h"
+#include "oci.h"
+
+/* ---- helpers ---------------------------------------------------------------------------- */
+
+static int log_fd = -1;
+
+/* Route log lines into a memfd so that a test can check what was said (and what was not). */
+static void capture_log(void) {
+        log_fd = memfd_create("log", MFD_CLOEXEC);
+        ck_assert_int_ge(log_fd, 0);
+        log_set_fd(log_fd);
+}
+
+static char *captured_log(void) {
+        static char buf[8192];
+        ssize_t n = pread(log_fd, buf, sizeof buf - 1, 0);
+        ck_assert_int_ge(n, 0);
+        buf[n] = '\0';
+        return buf;
+}
+
+static int state_parse_str(const char *s, struct oci_state *st) {
+        return oci_state_parse(s, strlen(s), st);
+}
+
+static int config_parse_str(const char *s, struct oci_config *c) {
+        return oci_config_parse(s, strlen(s), "/b", c);
+}
+
+static json_t *ann(const char *text) {
+        json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        ck_assert_ptr_nonnull(j);
+        return j;
+}
+
+static const struct broker_config test_cfg = {
+        .default_dir = "/run/secrets",
+        .default_mode = 0400,
+};
+
+/* request_build from an annotation object (JSON text, or NULL) and an env list. */
+static int build(const char *annotations, char **env, size_t n_env, struct request *r) {
+        json_t *a = annotations ? ann(annotations) : NULL;
+        int k = request_build(a, env, n_env, &test_cfg, r);
+        json_decref(a);
+        return k;
+}
+
+#define BUILD_ENV(r, ...)                                                                          \
+        ({                                                                                         \
+                char *_env[] = {__VA_ARGS__};                                                      \
+                build(NULL, _env, ARRAY_SIZE(_env), (r));                                          \
+        })
+
+/* ---- state ------------------------------------------------------------------------------ */
+
+START_TEST(test_state_runc) {
+        struct oci_state st;
+        const char *s = "{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":\"creating\","
+                        "\"pid\":1234,\"bundle\":\"/b\",\"annotations\":"
+                        "{\"io.lockbox.secret.db\":\"store:db\"}}";
+        ck_assert_int_eq(state_parse_str(s, &st), 0);
+        ck_assert_str_eq(st.id, "c1");
+        ck_assert_str_eq(st.status, "creating");
+        ck_assert_int_eq(st.pid, 1234);
+        ck_assert_str_eq(st.bundle, "/b");
+        ck_assert_str_eq(json_string_value(json_object_get(st.annotations, "io.lockbox.secret.db")),
+                         "store:db");
+        oci_state_done(&st);
+        ck_assert_ptr_null(st.id);
+}
+END_TEST
+
+START_TEST(test_state_runc_poststop) {
+        /* runc omits pid (omitempty) and annotations when there are none. */
+        struct oci_state st;
+        ck_assert_int_eq(state_parse_str("{\"ociVersion\":\"1.0.2\",\"id\":\"c1\",\"status\":"
+                                         "\"stopped\",\"bundle\":\"/b\"}",
+                                         &st),
+                         0);
+        ck_assert_int_eq(st.pid, 0);
+        ck_assert(json_is_object(st.annotations));
+        ck_assert_int_eq(json_object_size(st.annotations), 0);
+        oci_state_done(&st);
+}
+END_TEST
+
+START_TEST(test_state_crun) {
+        /* crun always writes pid, 0 at poststop, and may put the annotations first. */
+        struct oci_state st;
+        ck_assert_int_eq(state_parse_str("{\"annotations\":{},\"ociVersion\":\"1.0.0\","
+                                         "\"id\":\"crun-1\",\"pid\":0,\"status\":\"stopped\","
+                                         "\"bundle\":\"/var/lib/b\"}",
+                                         &st),
+                         0);
+        ck_assert_int_eq(st.pid, 0);
+        ck_assert_str_eq(st.id, "crun-1");
+        oci_state_done(&st);
+}
+END_TEST
+
+START_TEST(test_state_podman) {
+        struct oci_state st;
+        const char *s = "{\"ociVersion\":\"1.0.2-dev\",\"id\":"
+                        "\"3f2b0a5c9d8e7f6a1b2c3d4e5f60718293a4b5c6d7e8f90123456789abcdef01\","
+                        "\"status\":\"created\",\"pid\":4242,\"bundle\":"
+                        "\"/var/lib/containers/storage/overlay-containers/3f2b/userdata\","
+                        "\"annotations\":{\"io.container.manager\":\"libpod\","
+                        "\"io.kubernetes.cri-o.Created\":\"2023-01-01T00:00:00Z\","
+                        "\"io.lockbox.secret.api\":\"vault:secret/app/api#key\","
+                        "\"org.opencontainers.image.stopSignal\":\"15\"},"
+                        "\"created\":\"2023-01-01T00:00:00Z\",\"owner\":\"root\"}";
+        ck_assert_int_eq(state_parse_str(s, &st), 0);
+        ck_assert_int_eq(st.pid, 4242);
+        ck_assert_int_eq(json_object_size(st.annotations), 4);
+        oci_state_done(&st);
+}
+END_TEST
+
+START_TEST(test_state_invalid) {
+        static const char *const bad[] = {
+                "{\"status\":\"creating\",\"bundle\":\"/b\"}", /* no id */
+                "{\"id\":\"\",\"status\":\"creating\",\"bundle\":\"/b\"}", /* empty */
+                "{\"id\":\"a/b\",\"status\":\"creating\",\"bundle\":\"/b\"}", /* '/' */
+                "{\"id\":\"..\",\"status\":\"creating\",\"bundle\":\"/b\"}", /* .. */
+                "{\"id\":\"a\\nb\",\"status\":\"creating\",\"bundle\":\"/b\"}", /* ctl */
+                "{\"id\":7,\"status\":\"creating\",\"bundle\":\"/b\"}", /* type */
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"b\"}", /* relative */
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"\"}", /* empty */
+                "{\"id\":\"c\",\"status\":\"creating\"}", /* no bundle */
+                "{\"id\":\"c\",\"bundle\":\"/b\"}", /* no status */
+                "{\"id\":\"c\",\"status\":\"\",\"bundle\":\"/b\"}", /* status */
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"pid\":-1}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"pid\":\"1\"}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"pid\":1.5}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"pid\":4294967296}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"annotations\":[]}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/"
+                "b\",\"annotations\":{\"a\":1}}",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\",\"ociVersion\":1}",
+                "{\"id\":\"c\",\"id\":\"d\",\"status\":\"creating\",\"bundle\":\"/b\"}", /* dup */
+                "[{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\"}]", /* not an object */
+                "\"c\"",
+                "42",
+                "",
+                "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\"",
+                "{\"id\":\"c\\u0000d\",\"status\":\"creating\",\"bundle\":\"/b\"}",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                struct oci_state st;
+                ck_assert_msg(state_parse_str(bad[i], &st) == -EINVAL, "accepted: %s", bad[i]);
+                ck_assert_ptr_null(st.id);
+                oci_state_done(&st);
+        }
+}
+END_TEST
+
+START_TEST(test_state_duplicate_annotation) {
+        struct oci_state st;
+        capture_log();
+        ck_assert_int_eq(state_parse_str("{\"id\":\"c\",\"status\":\"creating\",\"bundle\":"
+                                         "\"/b\",\"annotations\":{\"io.lockbox.secret.db\":"
+                                         "\"store:a\",\"io.lockbox.secret.db\":\"store:b\"}}",
+                                         &st),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(captured_log(), "duplicate key"));
+        ck_assert_ptr_null(strstr(captured_log(), "store:"));
+}
+END_TEST
+
+START_TEST(test_state_id_length) {
+        char s[2048 + 128], id[1026];
+        struct oci_state st;
+
+        memset(id, 'x', 1024);
+        id[1024] = '\0';
+        snprintf(s, sizeof s, "{\"id\":\"%s\",\"status\":\"creating\",\"bundle\":\"/b\"}", id);
+        ck_assert_int_eq(state_parse_str(s, &st), 0);
+        oci_state_done(&st);
+        id[1024] = 'x';
+        id[1025] = '\0';
+        snprintf(s, sizeof s, "{\"id\":\"%s\",\"status\":\"creating\",\"bundle\":\"/b\"}", id);
+        ck_assert_int_eq(state_parse_str(s, &st), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_state_too_large) {
+        size_t n = OCI_STATE_MAX + 1;
+        char *s = malloc(n);
+        ck_assert_ptr_nonnull(s);
+        memset(s, ' ', n);
+        const char *doc = "{\"id\":\"c\",\"status\":\"creating\",\"bundle\":\"/b\"}";
+        memcpy(s, doc, strlen(doc));
+        struct oci_state st;
+        ck_assert_int_eq(oci_state_parse(s, n, &st), -EINVAL);
+        ck_assert_int_eq(oci_state_parse(s, n - 1, &st), 0);
+        oci_state_done(&st);
+        free(s);
+}
+END_TEST
+
+/* ---- config.json ------------------------------------------------------------------------ */
+
+static void check_rootfs(const char *root_path, const char *expected) {
+        char s[512];
+        struct oci_config c;
+        snprintf(s, sizeof s, "{\"root\":{\"path\":\"%s\"}}", root_path);
+        ck_assert_int_eq(config_parse_str(s, &c), 0);
+        ck_assert_str_eq(c.rootfs, expected);
+        oci_config_done(&c);
+}
+
+START_TEST(test_config_rootfs) {
+        check_rootfs("rootfs", "/b/rootfs");
+        check_rootfs("./rootfs/", "/b/rootfs");
+        check_rootfs("a//b/./c", "/b/a/b/c");
+        check_rootfs("../other/rootfs", "/other/rootfs");
+        check_rootfs("../../../..", "/");
+        check_rootfs("/var/lib//x/./y/", "/var/lib/x/y");
+        check_rootfs("/", "/");
+        check_rootfs(".", "/b");
+}
+END_TEST
+
+START_TEST(test_config_full) {
+        struct oci_config c;
+        const char *s =
+                "{\"ociVersion\":\"1.0.2\",\"root\":{\"path\":\"rootfs\",\"readonly\":true},"
+                "\"process\":{\"terminal\":false,\"user\":{\"uid\":1000,\"gid\":1001},"
+                "\"args\":[\"sh\"],\"env\":[\"PATH=/bin\",\"NOEQUALS\",\"LOCKBOX_SECRET_db="
+                "store:db\",\"EMPTY=\"]},"
+                "\"annotations\":{\"io.lockbox.role\":\"web\"},"
+                "\"linux\":{\"namespaces\":[{\"type\":\"pid\"},{\"type\":\"mount\"},"
+                "{\"type\":\"user\"}],"
+                "\"uidMappings\":[{\"containerID\":0,\"hostID\":100000,\"size\":65536}],"
+                "\"gidMappings\":[{\"containerID\":0,\"hostID\":200000,\"size\":1000},"
+                "{\"containerID\":1000,\"hostID\":300000,\"size\":1}]},"
+                "\"hooks\":{\"createRuntime\":[{\"path\":\"/usr/bin/lockbox-broker\"}]}}";
+        ck_assert_int_eq(config_parse_str(s, &c), 0);
+        ck_assert_str_eq(c.rootfs, "/b/rootfs");
+        ck_assert(c.rootfs_readonly);
+        ck_assert_uint_eq(c.uid, 1000);
+        ck_assert_uint_eq(c.gid, 1001);
+        ck_assert_uint_eq(c.n_env, 3);
+        ck_assert_str_eq(c.env[0], "PATH=/bin");
+        ck_assert_str_eq(c.env[1], "LOCKBOX_SECRET_db=store:db");
+        ck_assert_str_eq(c.env[2], "EMPTY=");
+        ck_assert_ptr_null(c.env[3]);
+        ck_assert_str_eq(json_string_value(json_object_get(c.annotations, "io.lockbox.role")),
+                         "web");
+        ck_assert(c.has_userns);
+        ck_assert_uint_eq(c.n_uid_map, 1);
+        ck_assert_uint_eq(c.uid_map[0].host_id, 100000);
+        ck_assert_uint_eq(c.uid_map[0].size, 65536);
+        ck_assert_uint_eq(c.n_gid_map, 2);
+        ck_assert_uint_eq(c.gid_map[1].container_id, 1000);
+        ck_assert_uint_eq(c.gid_map[1].host_id, 300000);
+        oci_config_done(&c);
+}
+END_TEST
+
+START_TEST(test_config_minimal) {
+        struct oci_config c;
+        ck_assert_int_eq(config_parse_str("{\"root\":{\"path\":\"/r\"},\"x\":{}}", &c), 0);
+        ck_assert(!c.rootfs_readonly);
+        ck_assert_uint_eq(c.uid, 0);
+        ck_assert_uint_eq(c.gid, 0);
+        ck_assert_uint_eq(c.n_env, 0);
+        ck_assert_ptr_nonnull(c.env);
+        ck_assert_ptr_null(c.env[0]);
+        ck_assert(json_is_object(c.annotations));
+        ck_assert(!c.has_userns);
+        ck_assert_uint_eq(c.n_uid_map, 0);
+        ck_assert_uint_eq(c.n_gid_map, 0);
+        oci_config_done(&c);
+}
+END_TEST
+
+START_TEST(test_config_invalid) {
+        static const char *const bad[] = {
+                "{}",
+                "{\"root\":{}}",
+                "{\"root\":{\"path\":\"\"}}",
+                "{\"root\":\"rootfs\"}",
+                "{\"root\":{\"path\":\"r\",\"readonly\":\"yes\"}}",
+                "{\"root\":{\"path\":\"r\"},\"process\":[]}",
+                "{\"root\":{\"path\":\"r\"},\"process\":{\"user\":{\"uid\":-1}}}",
+                "{\"root\":{\"path\":\"r\"},\"process\":{\"user\":{\"uid\":4294967295}}}",
+                "{\"root\":{\"path\":\"r\"},\"process\":{\"user\":{\"gid\":\"0\"}}}",
+                "{\"root\":{\"path\":\"r\"},\"process\":{\"env\":\"A=b\"}}",
+                "{\"root\":{\"path\":\"r\"},\"process\":{\"env\":[\"A=b\",3]}}",
+                "{\"root\":{\"path\":\"r\"},\"annotations\":{\"io.lockbox.uid\":0}}",
+                "{\"root\":{\"path\":\"r\"},\"annotations\":[]}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":[]}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":[{}]}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"namespaces\":{\"type\":\"user\"}}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"uidMappings\":[{\"containerID\":0,"
+                "\"hostID\":1}]}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"uidMappings\":[{\"containerID\":0,"
+                "\"hostID\":1,\"size\":0}]}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"gidMappings\":[{\"containerID\":0,"
+                "\"hostID\":4294967295,\"size\":2}]}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"gidMappings\":[{\"containerID\":-1,"
+                "\"hostID\":0,\"size\":1}]}}",
+                "{\"root\":{\"path\":\"r\"},\"linux\":{\"uidMappings\":{}}}",
+                "{\"root\":{\"path\":\"r\"},\"root\":{\"path\":\"s\"}}",
+                "[]",
+                "{\"root\":{\"path\":\"r\"}",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+                struct oci_config c;
+                ck_assert_msg(config_parse_str(bad[i], &c) == -EINVAL, "accepted: %s", bad[i]);
+                ck_assert_ptr_null(c.rootfs);
+                oci_config_done(&c);
+        }
+}
+END_TEST
+
+START_TEST(test_config_relative_bundle) {
+        struct oci_config c;
+        ck_assert_int_eq(oci_config_parse("{\"root\":{\"path\":\"r\"}}", 22, "b", &c), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_config_mapping_edges) {
+        struct oci_config c;
+        /* The last possible range: [4294967294, 4294967295) on both sides. */
+        ck_assert_int_eq(config_parse_str("{\"root\":{\"path\":\"r\"},\"linux\":{\"uidMappings\":"
+                                          "[{\"containerID\":4294967295,\"hostID\":4294967295,"
+                                          "\"size\":1}]}}",
+                                          &c),
+                         0);
+        ck_assert_uint_eq(c.n_uid_map, 1);
+        oci_config_done(&c);
+}
+END_TEST
+
+static char bundle_dir[] = "/tmp/check_oci.XXXXXX";
+
+static void write_at(const char *name, const char *text) {
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", bundle_dir, name);
+        FILE *f = fopen(path, "we");
+        ck_assert_ptr_nonnull(f);
+        fputs(text, f);
+        fclose(f);
+}
+
+START_TEST(test_config_load) {
+        struct oci_config c;
+        char path[PATH_MAX], target[PATH_MAX];
+
+        ck_assert_ptr_nonnull(mkdtemp(bundle_dir));
+        ck_assert_int_eq(oci_config_load(bundle_dir, &c), -ENOENT);
+
+        write_at("real.json", "{\"root\":{\"path\":\"rootfs\"}}");
+        snprintf(path, sizeof path, "%s/config.json", bundle_dir);
+        snprintf(target, sizeof target, "%s/real.json", bundle_dir);
+        ck_assert_int_eq(symlink(target, path), 0);
+        /* A symlinked config.json could point anywhere on the host: refused. */
+        ck_assert_int_lt(oci_config_load(bundle_dir, &c), 0);
+        ck_assert_int_eq(unlink(path), 0);
+
+        ck_assert_int_eq(mkdir(path, 0700), 0);
+        ck_assert_int_lt(oci_config_load(bundle_dir, &c), 0);
+        ck_assert_int_eq(rmdir(path), 0);
+
+        write_at("config.json", "{\"root\":{\"path\":\"rootfs\"},\"process\":{\"env\":[\"A=1\"]}}");
+        ck_assert_int_eq(oci_config_load(bundle_dir, &c), 0);
+        snprintf(target, sizeof target, "%s/rootfs", bundle_dir);
+        ck_assert_str_eq(c.rootfs, target);
+        ck_assert_uint_eq(c.n_env, 1);
+        oci_config_done(&c);
+
+        write_at("config.json", "{\"root\":{\"path\":\"rootfs\"},\"root\":{}}");
+        ck_assert_int_eq(oci_config_load(bundle_dir, &c), -EINVAL);
+
+        ck_assert_int_eq(oci_config_load("relative", &c), -EINVAL);
+        unlink(path);
+        unlink(target);
+        snprintf(target, sizeof target, "%s/real.json", bundle_dir);
+        unlink(target);
+        rmdir(bundle_dir);
+}
+END_TEST
+
+/* ---- id mapping ------------------------------------------------------------------------- */
+
+START_TEST(test_id_map) {
+        const struct id_mapping map[] = {
+                {.container_id = 0, .host_id = 100000, .size = 1000},
+                {.container_id = 1000, .host_id = 50000, .size = 1},
+                {.container_id = 2000, .host_id = 4294967290U, .size = 10},
+        };
+        uint32_t h = 7;
+
+        ck_assert_int_eq(id_map_to_host(map, 3, 0, &h), 0);
+        ck_assert_uint_eq(h, 100000);
+        ck_assert_int_eq(id_map_to_host(map, 3, 500, &h), 0);
+        ck_assert_uint_eq(h, 100500);
+        ck_assert_int_eq(id_map_to_host(map, 3, 999, &h), 0);
+        ck_assert_uint_eq(h, 100999);
+        ck_assert_int_eq(id_map_to_host(map, 3, 1000, &h), 0);
+        ck_assert_uint_eq(h, 50000);
+        h = 7;
+        ck_assert_int_eq(id_map_to_host(map, 3, 1001, &h), -ERANGE);
+        ck_assert_int_eq(id_map_to_host(map, 3, 65534, &h), -ERANGE);
+        ck_assert_int_eq(id_map_to_host(map, 3, UINT32_MAX, &h), -ERANGE);
+        ck_assert_uint_eq(h, 7);
+        ck_assert_int_eq(id_map_to_host(map, 3, 2004, &h), 0);
+        ck_assert_uint_eq(h, 4294967294U);
+        /* Would be (uint32_t)-1, which is "no id" to the kernel, or past 2^32. */
+        ck_assert_int_eq(id_map_to_host(map, 3, 2005, &h), -ERANGE);
+        ck_assert_int_eq(id_map_to_host(map, 3, 2009, &h), -ERANGE);
+
+        ck_assert_int_eq(id_map_to_host(NULL, 0, 1234, &h), 0);
+        ck_assert_uint_eq(h, 1234);
+        ck_assert_int_eq(id_map_to_host(map, 1, 0, &h), 0);
+        ck_assert_uint_eq(h, 100000);
+}
+END_TEST
+
+/* ---- request ---------------------------------------------------------------------------- */
+
+START_TEST(test_request_annotations) {
+        struct request r;
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"vault:secret/app/db#pw\","
+                               "\"io.lockbox.secret.api\":\"store:api\","
+                               "\"io.lockbox.mode.db\":\"0440\",\"io.lockbox.optional.api\":"
+                               "\"true\",\"io.lockbox.dir\":\"/etc/app/secrets\","
+                               "\"io.lockbox.uid\":\"1000\",\"io.lockbox.gid\":\"0\","
+                               "\"io.lockbox.role\":\"web\",\"io.lockbox.rotate-signal\":"
+                               "\"SIGHUP\",\"io.kubernetes.pod.namespace\":\"prod\","
+                               "\"io.lockboxer\":\"x\"}",
+                               NULL, 0, &r),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 2);
+        ck_assert_str_eq(r.secrets[0].name, "api");
+        ck_assert_str_eq(r.secrets[0].ref_text, "store:api");
+        ck_assert_str_eq(r.secrets[0].ref.backend, "store");
+        ck_assert_uint_eq(r.secrets[0].mode, 0400);
+        ck_assert(r.secrets[0].optional);
+        ck_assert_str_eq(r.secrets[1].name, "db");
+        ck_assert_str_eq(r.secrets[1].ref.path, "secret/app/db");
+        ck_assert_str_eq(r.secrets[1].ref.field, "pw");
+        ck_assert_uint_eq(r.secrets[1].mode, 0440);
+        ck_assert(!r.secrets[1].optional);
+        ck_assert_str_eq(r.dir, "/etc/app/secrets");
+        ck_assert(r.uid_set && r.gid_set);
+        ck_assert_uint_eq(r.uid, 1000);
+        ck_assert_uint_eq(r.gid, 0);
+        ck_assert_str_eq(r.role, "web");
+        ck_assert_int_eq(r.rotate_signal, SIGHUP);
+        request_done(&r);
+        ck_assert_ptr_null(r.secrets);
+}
+END_TEST
+
+START_TEST(test_request_env) {
+        struct request r;
+        ck_assert_int_eq(BUILD_ENV(&r, "PATH=/bin", "LOCKBOX_SECRET_db=store:db",
+                                   "LOCKBOX_MODE_db=640", "LOCKBOX_OPTIONAL_db=false",
+                                   "LOCKBOX_DIR=/run/app/", "LOCKBOX_UID=33", "LOCKBOX_ROLE=batch",
+                                   "LOCKBOX_ROTATE_SIGNAL=12", "LOCKBOX_FDS=db=3",
+                                   "LOCKBOX_NOEQUALS", "lockbox_secret_x=y"),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        ck_assert_str_eq(r.secrets[0].name, "db");
+        ck_assert_uint_eq(r.secrets[0].mode, 0640);
+        ck_assert(!r.secrets[0].optional);
+        ck_assert_str_eq(r.dir, "/run/app");
+        ck_assert(r.uid_set);
+        ck_assert(!r.gid_set);
+        ck_assert_uint_eq(r.uid, 33);
+        ck_assert_str_eq(r.role, "batch");
+        ck_assert_int_eq(r.rotate_signal, 12);
+        request_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_both_agree) {
+        struct request r;
+        char *env[] = {"LOCKBOX_SECRET_db=store:db", "LOCKBOX_MODE_db=400",
+                       "LOCKBOX_DIR=/run//secrets", "LOCKBOX_ROTATE_SIGNAL=USR2",
+                       "LOCKBOX_SECRET_db=store:db"};
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"store:db\",\"io.lockbox.mode.db\":"
+                               "\"0400\",\"io.lockbox.dir\":\"/run/secrets/\","
+                               "\"io.lockbox.rotate-signal\":\"SIGUSR2\"}",
+                               env, ARRAY_SIZE(env), &r),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        ck_assert_str_eq(r.dir, "/run/secrets");
+        ck_assert_int_eq(r.rotate_signal, SIGUSR2);
+        request_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_both_conflict) {
+        struct request r;
+        char *env[] = {"LOCKBOX_SECRET_db=store:other"};
+        capture_log();
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"store:db\"}", env, 1, &r), -EINVAL);
+        ck_assert_ptr_null(r.secrets);
+        const char *log = captured_log();
+        ck_assert_ptr_nonnull(strstr(log, "io.lockbox.secret.db"));
+        ck_assert_ptr_nonnull(strstr(log, "LOCKBOX_SECRET_db"));
+        ck_assert_ptr_null(strstr(log, "store:other"));
+        ck_assert_ptr_null(strchr(strchr(log, '\n') + 1, '\n')); /* one line */
+}
+END_TEST
+
+START_TEST(test_request_conflicts) {
+        struct request r;
+        char *env_uid[] = {"LOCKBOX_UID=1"};
+        ck_assert_int_eq(build("{\"io.lockbox.uid\":\"2\"}", env_uid, 1, &r), -EINVAL);
+        char *env_opt[] = {"LOCKBOX_SECRET_a=store:a", "LOCKBOX_OPTIONAL_a=true",
+                           "LOCKBOX_OPTIONAL_a=false"};
+        ck_assert_int_eq(build(NULL, env_opt, 3, &r), -EINVAL);
+        char *env_role[] = {"LOCKBOX_ROLE=a"};
+        ck_assert_int_eq(build("{\"io.lockbox.role\":\"b\"}", env_role, 1, &r), -EINVAL);
+        char *env_sig[] = {"LOCKBOX_ROTATE_SIGNAL=HUP"};
+        ck_assert_int_eq(build("{\"io.lockbox.rotate-signal\":\"USR1\"}", env_sig, 1, &r), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_request_unknown_key) {
+        struct request r;
+        capture_log();
+        ck_assert_int_eq(build("{\"io.lockbox.secrets.db\":\"store:db\"}", NULL, 0, &r), -EINVAL);
+        ck_assert_ptr_nonnull(strstr(captured_log(), "io.lockbox.secrets.db: unknown key"));
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SECRETS_db=store:db"), -EINVAL);
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_=x"), -EINVAL);
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_DIRECTORY=/x"), -EINVAL);
+        ck_assert_int_eq(build("{\"io.lockbox.\":\"x\"}", NULL, 0, &r), -EINVAL);
+        ck_assert_int_eq(build("{\"io.lockbox.dir.x\":\"/x\"}", NULL, 0, &r), -EINVAL);
+        ck_assert_int_eq(build("{\"io.lockbox.Secret.db\":\"store:db\"}", NULL, 0, &r), -EINVAL);
+        ck_assert_ptr_null(strstr(captured_log(), "store:db"));
+}
+END_TEST
+
+static void check_bad(const char *annotation_key, const char *value, const char *reason) {
+        char a[512];
+        struct request r;
+        capture_log();
+        snprintf(a, sizeof a, "{\"io.lockbox.secret.db\":\"store:db\",\"%s\":\"%s\"}",
+                 annotation_key, value);
+        ck_assert_msg(build(a, NULL, 0, &r) == -EINVAL, "accepted %s=%s", annotation_key, value);
+        const char *log = captured_log();
+        ck_assert_msg(strstr(log, annotation_key) && strstr(log, reason), "log: %s", log);
+        /* A value that did not parse is never repeated: it could be a pasted secret. */
+        if (strlen(value) > 2)
+                ck_assert_msg(!strstr(log, value), "value echoed: %s", log);
+}
+
+START_TEST(test_request_bad_values) {
+        check_bad("io.lockbox.mode.db", "7777", "invalid mode (octal permission bits expected)");
+        check_bad("io.lockbox.mode.db", "0888", "invalid mode");
+        check_bad("io.lockbox.mode.db", "", "invalid mode");
+        check_bad("io.lockbox.optional.db", "yes", "true or false");
+        check_bad("io.lockbox.uid", "-1", "invalid id");
+        check_bad("io.lockbox.uid", "4294967295", "invalid id");
+        check_bad("io.lockbox.gid", "0x10", "invalid id");
+        check_bad("io.lockbox.dir", "run/secrets", "absolute path expected");
+        check_bad("io.lockbox.dir", "/run/../etc", "'..'");
+        check_bad("io.lockbox.dir", "/run/./secrets", "'.'");
+        check_bad("io.lockbox.dir", "/run/secrets/..", "'..'");
+        check_bad("io.lockbox.dir", "/run/sec\\nrets", "control character");
+        check_bad("io.lockbox.dir", "/", "root directory");
+        check_bad("io.lockbox.dir", "//", "root directory");
+        check_bad("io.lockbox.role", "../admin", "invalid role name");
+        check_bad("io.lockbox.role", "", "invalid role name");
+        check_bad("io.lockbox.rotate-signal", "SIGFOO", "invalid signal");
+        check_bad("io.lockbox.rotate-signal", "KILL", "invalid signal");
+        check_bad("io.lockbox.rotate-signal", "0", "invalid signal");
+        check_bad("io.lockbox.secret.x", "no-colon", "invalid reference");
+        check_bad("io.lockbox.secret.x", "vault:secret/../admin", "invalid reference");
+        check_bad("io.lockbox.secret.x", "", "invalid reference");
+        check_bad("io.lockbox.secret.-x", "store:x", "invalid secret name");
+        check_bad("io.lockbox.secret.a/b", "store:x", "invalid secret name");
+        check_bad("io.lockbox.secret.", "store:x", "invalid secret name");
+        check_bad("io.lockbox.mode.", "0400", "invalid secret name");
+}
+END_TEST
+
+START_TEST(test_request_bad_env) {
+        struct request r;
+        capture_log();
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SECRET_db=hunter2"), -EINVAL);
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SECRET_db=store:db", "LOCKBOX_MODE_db=hunter2"),
+                         -EINVAL);
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_UID=hunter2"), -EINVAL);
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_DIR="), -EINVAL);
+        const char *log = captured_log();
+        ck_assert_ptr_nonnull(strstr(log, "env LOCKBOX_SECRET_db: invalid reference"));
+        ck_assert_ptr_nonnull(strstr(log, "env LOCKBOX_MODE_db: invalid mode"));
+        ck_assert_ptr_nonnull(strstr(log, "env LOCKBOX_UID: invalid id"));
+        ck_assert_ptr_nonnull(strstr(log, "env LOCKBOX_DIR: absolute path expected"));
+        ck_assert_ptr_null(strstr(log, "hunter2"));
+}
+END_TEST
+
+START_TEST(test_request_dir_too_long) {
+        static char a[PATH_MAX + 128], dir[PATH_MAX + 1];
+        struct request r;
+        for (size_t i = 0; i < PATH_MAX; i += 8)
+                memcpy(dir + i, "/abcdefg", 8);
+        dir[PATH_MAX - 1] = '\0'; /* 4095 characters: fits */
+        snprintf(a, sizeof a, "{\"io.lockbox.dir\":\"%s\"}", dir);
+        ck_assert_int_eq(build(a, NULL, 0, &r), 0);
+        request_done(&r);
+        memcpy(dir + PATH_MAX - 1, "x", 2);
+        snprintf(a, sizeof a, "{\"io.lockbox.dir\":\"%s\"}", dir);
+        ck_assert_int_eq(build(a, NULL, 0, &r), -EINVAL);
+}
+END_TEST
+
+START_TEST(test_request_unknown_secret) {
+        struct request r;
+        capture_log();
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"store:db\",\"io.lockbox.mode.dv\":"
+                               "\"0400\"}",
+                               NULL, 0, &r),
+                         -EINVAL);
+        ck_assert_ptr_nonnull(strstr(captured_log(), "io.lockbox.mode.dv: no secret 'dv'"));
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_OPTIONAL_db=true"), -EINVAL);
+        /* A mode from env for a secret from an annotation is fine. */
+        char *env[] = {"LOCKBOX_MODE_db=0600"};
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"store:db\"}", env, 1, &r), 0);
+        ck_assert_uint_eq(r.secrets[0].mode, 0600);
+        request_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_none) {
+        struct request r;
+        ck_assert_int_eq(build(NULL, NULL, 0, &r), 0);
+        ck_assert_uint_eq(r.n_secrets, 0);
+        ck_assert_str_eq(r.dir, "/run/secrets");
+        ck_assert_str_eq(r.role, "default");
+        ck_assert_int_eq(r.rotate_signal, SIGUSR1);
+        ck_assert(!r.uid_set && !r.gid_set);
+        request_done(&r);
+
+        ck_assert_int_eq(build("{\"org.example\":\"1\",\"io.lockbox\":\"x\"}", NULL, 0, &r), 0);
+        ck_assert_uint_eq(r.n_secrets, 0);
+        request_done(&r);
+
+        ck_assert_int_eq(BUILD_ENV(&r, "HOME=/", "LOCKBOX_FDS=a=3"), 0);
+        ck_assert_uint_eq(r.n_secrets, 0);
+        request_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_config_defaults) {
+        struct request r;
+        struct broker_config cfg = {.default_dir = "/var/run/creds", .default_mode = 0440};
+        json_t *a = ann("{\"io.lockbox.secret.x\":\"store:x\"}");
+        ck_assert_int_eq(request_build(a, NULL, 0, &cfg, &r), 0);
+        ck_assert_str_eq(r.dir, "/var/run/creds");
+        ck_assert_uint_eq(r.secrets[0].mode, 0440);
+        request_done(&r);
+        json_decref(a);
+}
+END_TEST
+
+START_TEST(test_request_sorted) {
+        struct request r;
+        ck_assert_int_eq(build("{\"io.lockbox.secret.zeta\":\"store:z\",\"io.lockbox.secret.B\":"
+                               "\"store:b\",\"io.lockbox.secret.alpha\":\"store:a\"}",
+                               NULL, 0, &r),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 3);
+        ck_assert_str_eq(r.secrets[0].name, "B");
+        ck_assert_str_eq(r.secrets[1].name, "alpha");
+        ck_assert_str_eq(r.secrets[2].name, "zeta");
+        request_done(&r);
+
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SECRET_c=store:c", "LOCKBOX_SECRET_a.b=store:ab",
+                                   "LOCKBOX_SECRET_a=store:a", "LOCKBOX_SECRET_a-b=store:a-b"),
+                         0);
+        ck_assert_str_eq(r.secrets[0].name, "a");
+        ck_assert_str_eq(r.secrets[1].name, "a-b");
+        ck_assert_str_eq(r.secrets[2].name, "a.b");
+        ck_assert_str_eq(r.secrets[3].name, "c");
+        request_done(&r);
+}
+END_TEST
+
+START_TEST(test_request_max_secrets) {
+        char *env[MANIFEST_MAX_SECRETS + 1];
+        struct request r;
+        for (size_t i = 0; i < ARRAY_SIZE(env); i++)
+                ck_assert_int_ge(asprintf(&env[i], "LOCKBOX_SECRET_s%03zu=store:s%zu", i, i), 0);
+        ck_assert_int_eq(build(NULL, env, MANIFEST_MAX_SECRETS, &r), 0);
+        ck_assert_uint_eq(r.n_secrets, MANIFEST_MAX_SECRETS);
+        ck_assert_str_eq(r.secrets[MANIFEST_MAX_SECRETS - 1].name, "s255");
+        request_done(&r);
+        ck_assert_int_eq(build(NULL, env, ARRAY_SIZE(env), &r), -EINVAL);
+        for (size_t i = 0; i < ARRAY_SIZE(env); i++)
+                free(env[i]);
+}
+END_TEST
+
+START_TEST(test_request_non_string) {
+        struct request r;
+        json_t *a = json_pack("{s:i}", "io.lockbox.uid", 0);
+        ck_assert_int_eq(request_build(a, NULL, 0, &test_cfg, &r), -EINVAL);
+        json_decref(a);
+        a = json_pack("{s:i}", "org.other", 0);
+        ck_assert_int_eq(request_build(a, NULL, 0, &test_cfg, &r), 0);
+        request_done(&r);
+        json_decref(a);
+        a = json_array();
+        ck_assert_int_eq(request_build(a, NULL, 0, &test_cfg, &r), -EINVAL);
+        json_decref(a);
+        char *env[] = {NULL, "LOCKBOX_SECRET_a=store:a"};
+        ck_assert_int_eq(request_build(NULL, env, 2, &test_cfg, &r), 0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        request_done(&r);
+}
+END_TEST
+
+/* The hook's path end to end: state annotations, config.json env, one request. */
+START_TEST(test_request_from_config) {
+        struct oci_config c;
+        struct request r;
+        ck_assert_int_eq(config_parse_str("{\"root\":{\"path\":\"rootfs\"},\"process\":{\"env\":"
+                                          "[\"LOCKBOX_SECRET_db=vault:secret/db@3\"]},"
+                                          "\"annotations\":{\"io.lockbox.secret.db\":"
+                                          "\"vault:secret/db@3\"}}",
+                                          &c),
+                         0);
+        ck_assert_int_eq(request_build(c.annotations, c.env, c.n_env, &test_cfg, &r), 0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        ck_assert_str_eq(r.secrets[0].ref.version, "3");
+        request_done(&r);
+        oci_config_done(&c);
+}
+END_TEST
+
+Suite *make_suite(void) {
+        Suite *s = suite_create("oci");
+        TCase *tc = tcase_create("state");
+        tcase_add_test(tc, test_state_runc);
+        tcase_add_test(tc, test_state_runc_poststop);
+        tcase_add_test(tc, test_state_crun);
+        tcase_add_test(tc, test_state_podman);
+        tcase_add_test(tc, test_state_invalid);
+        tcase_add_test(tc, test_state_duplicate_annotation);
+        tcase_add_test(tc, test_state_id_length);
+        tcase_add_test(tc, test_state_too_large);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("config");
+        tcase_add_test(tc, test_config_rootfs);
+        tcase_add_test(tc, test_config_full);
+        tcase_add_test(tc, test_config_minimal);
+        tcase_add_test(tc, test_config_invalid);
+        tcase_add_test(tc, test_config_relative_bundle);
+        tcase_add_test(tc, test_config_mapping_edges);
+        tcase_add_test(tc, test_config_load);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("idmap");
+        tcase_add_test(tc, test_id_map);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("request");
+        tcase_add_test(tc, test_request_annotations);
+        tcase_add_test(tc, test_request_env);
+        tcase_add_test(tc, test_request_both_agree);
+        tcase_add_test(tc, test_request_both_conflict);
+        tcase_add_test(tc, test_request_conflicts);
+        tcase_add_test(tc, test_request_unknown_key);
+        tcase_add_test(tc, test_request_bad_values);
+        tcase_add_test(tc, test_request_bad_env);
+        tcase_add_test(tc, test_request_dir_too_long);
+        tcase_add_test(tc, test_request_unknown_secret);
+        tcase_add_test(tc, test_request_none);
+        tcase_add_test(tc, test_request_config_defaults);
+        tcase_add_test(tc, test_request_sorted);
+        tcase_add_test(tc, test_request_max_secrets);
+        tcase_add_test(tc, test_request_non_string);
+        tcase_add_test(tc, test_request_from_config);
+        suite_add_tcase(s, tc);
+        return s;
+}
