@@ -37,11 +37,9 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
                 log_error("container %s: state has no pid", st->id);
                 return EXIT_USAGE;
         }
-        r = oci_config_load(st->bundle, &oc);
-        if (r < 0) {
-                log_error_errno(r, "container %s: cannot read %s/config.json", st->id, st->bundle);
+        /* oci_config_load names the file and the field that failed. */
+        if (oci_config_load(st->bundle, &oc) < 0)
                 return EXIT_USAGE;
-        }
         /* Podman and CRI-O put annotations in the state; runc only in config.json. */
         json_t *ann = json_object_size(st->annotations) ? st->annotations : oc.annotations;
         if (!request_wanted(ann, oc.env, oc.n_env))
