@@ -183,6 +183,30 @@ static int consume_read_manifest(int dirfd, const char *dir, dev_t dev, struct m
         return consume_parse_manifest(buf, size, dir, ret);
 }
 
+/* Read exactly size bytes into one secret of that size: the size is known (manifest and
+ * fstat agree), so no growing buffer and no second copy. One byte more is asked for so that
+ * a file that grew is refused (-EFBIG) rather than silently cut; fewer bytes is -ENODATA. */
+static int consume_read_exact(int fd, size_t size, struct secret **ret) {
+        _cleanup_secret_ struct secret *v = NULL;
+        int r = secret_new(size, &v);
+        if (r < 0)
+                return r;
+        ssize_t n = read_full(fd, secret_data(v), size);
+        if (n < 0)
+                return (int)n;
+        if ((size_t)n != size)
+                return -ENODATA;
+        unsigned char extra;
+        n = read_full(fd, &extra, 1);
+        explicit_bzero(&extra, sizeof extra);
+        if (n < 0)
+                return (int)n;
+        if (n > 0)
+                return -EFBIG;
+        *ret = TAKE_PTR(v);
+        return 0;
+}
+
 static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struct manifest_entry *e,
                               struct shim_secret *ret) {
         struct stat st;
@@ -193,19 +217,17 @@ static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struc
         if ((uint64_t)st.st_size != e->size)
                 return log_error("secret '%s' (%s/%s): %lld bytes, the manifest says %llu", e->name,
                                  dir, e->file, (long long)st.st_size, (unsigned long long)e->size);
-        /* A cap of the manifest's size: a file that grows after the fstat is refused (EFBIG)
-         * rather than read into memory without bound. */
         _cleanup_secret_ struct secret *v = NULL;
-        int r = secret_read_fd(fd, (size_t)e->size, &v);
+        int r = consume_read_exact(fd, (size_t)e->size, &v);
         if (r == -EFBIG)
                 return log_error("secret '%s' (%s/%s): grew while being read", e->name, dir,
+                                 e->file);
+        if (r == -ENODATA)
+                return log_error("secret '%s' (%s/%s): shrank while being read", e->name, dir,
                                  e->file);
         if (r < 0)
                 return log_error_errno(r, "secret '%s' (%s/%s): cannot read", e->name, dir,
                                        e->file);
-        if (secret_size(v) != e->size)
-                return log_error("secret '%s' (%s/%s): shrank while being read", e->name, dir,
-                                 e->file);
         uint8_t hash[SECRET_HASH_BYTES];
         secret_hash(v, hash);
         if (memcmp(hash, e->blake2b, sizeof hash) != 0)
