@@ -49,7 +49,7 @@ static void make_dir(void) {
 static void remove_dir(void) {
         char cmd[128];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
-        (void)system(cmd);
+        ck_assert_int_eq(system(cmd), 0);
 }
 
 static void put(const char *name, const char *data, size_t size) {
