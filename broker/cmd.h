@@ -7,15 +7,15 @@
 enum {
         EXIT_DONE = 0,
         EXIT_FAILED = 1, /* fetch, auth, mount */
-        EXIT_USAGE = 2,  /* usage or invalid configuration */
+        EXIT_USAGE = 2, /* usage or invalid configuration */
         EXIT_DENIED = 3, /* denied by policy */
 };
 
 /* What main() parsed before the command word. */
 struct broker_ctx {
-        const char *config_path;        /* --config, NULL for the default */
+        const char *config_path; /* --config, NULL for the default */
         const char *state_dir_override; /* --state-dir, NULL for the config's */
-        int verbose;                    /* number of -v */
+        int verbose; /* number of -v */
 };
 
 /* Load the configuration named by ctx; on failure the reason is logged and the result is an

@@ -28,7 +28,7 @@ struct role_match {
         char *key; /* annotation or env name */
         bool is_env;
         char *pattern; /* for messages */
-        regex_t re;    /* REG_EXTENDED|REG_NOSUB */
+        regex_t re; /* REG_EXTENDED|REG_NOSUB */
 };
 
 struct role {

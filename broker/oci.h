@@ -15,7 +15,7 @@
 struct oci_state {
         char *id;
         char *status; /* creating, created, running, stopped */
-        pid_t pid;    /* 0 when absent (poststop) */
+        pid_t pid; /* 0 when absent (poststop) */
         char *bundle;
         json_t *annotations; /* object, never NULL after parse */
 };
@@ -32,7 +32,7 @@ struct oci_config {
         char *rootfs; /* absolute: root.path resolved against the bundle */
         bool rootfs_readonly;
         uint32_t uid, gid; /* process.user */
-        char **env;        /* process.env, NULL-terminated */
+        char **env; /* process.env, NULL-terminated */
         size_t n_env;
         json_t *annotations; /* object, never NULL after load */
         struct id_mapping *uid_map, *gid_map;
@@ -63,7 +63,7 @@ struct request {
         char *dir; /* absolute; default from config */
         bool uid_set, gid_set;
         uint32_t uid, gid; /* container ids; defaults from process.user by the caller */
-        char *role;        /* default "default" */
+        char *role; /* default "default" */
         int rotate_signal; /* default SIGUSR1 */
 };
 

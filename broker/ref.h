@@ -10,8 +10,8 @@
  */
 struct ref {
         char *backend; /* "store", "vault", "keywhiz" or any backend name in the config */
-        char *path;    /* the locator without field and version; never empty */
-        char *field;   /* NULL when absent */
+        char *path; /* the locator without field and version; never empty */
+        char *field; /* NULL when absent */
         char *version; /* NULL when absent; digits only */
 };
 

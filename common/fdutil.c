@@ -115,9 +115,9 @@ int mkdir_in_root(int rootfd, const char *dir, mode_t mode, bool create, int *re
                 if (streq_ptr(component, ".."))
                         return -EINVAL;
 
-                int next = openat2_fd(cur, component, O_PATH | O_DIRECTORY, 0,
-                                      RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS |
-                                              RESOLVE_NO_MAGICLINKS);
+                int next =
+                        openat2_fd(cur, component, O_PATH | O_DIRECTORY, 0,
+                                   RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
                 if (next == -ENOENT && create) {
                         if (mkdirat(cur, component, mode) < 0 && errno != EEXIST)
                                 return negative_errno();
@@ -256,8 +256,8 @@ static const struct {
         const char *name;
         int sig;
 } signal_table[] = {
-        {"HUP", SIGHUP},   {"INT", SIGINT},   {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
-        {"USR1", SIGUSR1}, {"USR2", SIGUSR2}, {"TERM", SIGTERM}, {"CONT", SIGCONT},
+        {"HUP", SIGHUP},   {"INT", SIGINT},     {"QUIT", SIGQUIT}, {"KILL", SIGKILL},
+        {"USR1", SIGUSR1}, {"USR2", SIGUSR2},   {"TERM", SIGTERM}, {"CONT", SIGCONT},
         {"STOP", SIGSTOP}, {"WINCH", SIGWINCH}, {"ALRM", SIGALRM},
 };
 

@@ -17,17 +17,17 @@
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 /* Hand ownership on: the variable is cleared so its cleanup does nothing. */
-#define TAKE_PTR(p)                       \
-        ({                                \
-                __typeof__(p) _tp_ = (p); \
-                (p) = NULL;               \
-                _tp_;                     \
+#define TAKE_PTR(p)                                                                                \
+        ({                                                                                         \
+                __typeof__(p) _tp_ = (p);                                                          \
+                (p) = NULL;                                                                        \
+                _tp_;                                                                              \
         })
-#define TAKE_FD(fd)               \
-        ({                        \
-                int _tf_ = (fd);  \
-                (fd) = -1;        \
-                _tf_;             \
+#define TAKE_FD(fd)                                                                                \
+        ({                                                                                         \
+                int _tf_ = (fd);                                                                   \
+                (fd) = -1;                                                                         \
+                _tf_;                                                                              \
         })
 
 /* Cleanup helpers preserve errno so that a failing path can still report it. */
@@ -56,13 +56,13 @@ static inline void fclosep(FILE **f) {
 }
 #define _cleanup_fclose_ _cleanup_(fclosep)
 
-#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)  \
-        static inline void func##p(type *p) {    \
-                if (*p) {                        \
-                        int _saved_ = errno;     \
-                        func(*p);                \
-                        errno = _saved_;         \
-                }                                \
+#define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)                                                    \
+        static inline void func##p(type *p) {                                                      \
+                if (*p) {                                                                          \
+                        int _saved_ = errno;                                                       \
+                        func(*p);                                                                  \
+                        errno = _saved_;                                                           \
+                }                                                                                  \
         }
 
 /* Close an fd and return -1, for "fd = safe_close(fd);". */

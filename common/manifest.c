@@ -89,16 +89,14 @@ int manifest_format(const struct manifest *m, char **ret) {
                 char hex[2 * SECRET_HASH_BYTES + 1], mode[8];
                 hash_to_hex(e->blake2b, hex);
                 snprintf(mode, sizeof mode, "%04o", (unsigned)e->mode);
-                json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "name", e->name, "file",
-                                      e->file, "size", (json_int_t)e->size, "mode", mode,
-                                      "blake2b", hex);
+                json_t *o = json_pack("{s:s, s:s, s:I, s:s, s:s}", "name", e->name, "file", e->file,
+                                      "size", (json_int_t)e->size, "mode", mode, "blake2b", hex);
                 if (!o || json_array_append_new(secrets, o) < 0)
                         return -ENOMEM;
         }
-        _cleanup_json_ json_t *root =
-                json_pack("{s:i, s:s, s:I, s:O}", "version", MANIFEST_VERSION, "container",
-                          m->container, "generation", (json_int_t)m->generation, "secrets",
-                          secrets);
+        _cleanup_json_ json_t *root = json_pack("{s:i, s:s, s:I, s:O}", "version", MANIFEST_VERSION,
+                                                "container", m->container, "generation",
+                                                (json_int_t)m->generation, "secrets", secrets);
         if (!root)
                 return -ENOMEM;
         return json_dump_compact(root, ret);
