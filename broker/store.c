@@ -113,17 +113,14 @@ static int store_open(const struct store *s, int *ret_dirfd, struct secret **ret
         return 0;
 }
 
-int store_put(const struct store *s, const char *name, const struct secret *value) {
+int store_seal(const char *name, const struct secret *key, const struct secret *value,
+               unsigned char **ret, size_t *ret_len) {
         if (!secret_name_is_valid(name))
                 return -EINVAL;
+        if (secret_size(key) != STORE_KEY_BYTES)
+                return -EKEYREJECTED;
         if (secret_size(value) > STORE_VALUE_MAX)
                 return -EFBIG;
-        _cleanup_close_ int dirfd = -1;
-        _cleanup_secret_ struct secret *key = NULL;
-        int r = store_open(s, &dirfd, &key);
-        if (r < 0)
-                return r;
-
         /* The ciphertext may sit in a plain buffer: it is what goes to disk anyway. */
         size_t len = STORE_HEADER_BYTES + secret_size(value) + STORE_TAG_BYTES;
         _cleanup_free_ unsigned char *buf = malloc(len);
@@ -140,10 +137,29 @@ int store_put(const struct store *s, const char *name, const struct secret *valu
         crypto_aead_xchacha20poly1305_ietf_encrypt(buf + STORE_HEADER_BYTES, &clen,
                                                    secret_cdata(value), secret_size(value), ad,
                                                    ad_len, NULL, nonce, secret_cdata(key));
+        *ret = TAKE_PTR(buf);
+        *ret_len = STORE_HEADER_BYTES + (size_t)clen;
+        return 0;
+}
 
+int store_put(const struct store *s, const char *name, const struct secret *value) {
+        if (!secret_name_is_valid(name))
+                return -EINVAL;
+        if (secret_size(value) > STORE_VALUE_MAX)
+                return -EFBIG;
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_secret_ struct secret *key = NULL;
+        int r = store_open(s, &dirfd, &key);
+        if (r < 0)
+                return r;
+        _cleanup_free_ unsigned char *buf = NULL;
+        size_t len = 0;
+        r = store_seal(name, key, value, &buf, &len);
+        if (r < 0)
+                return r;
         char file[SECRET_NAME_MAX + 16];
         store_file_name(name, file);
-        return write_file_atomic_at(dirfd, file, buf, STORE_HEADER_BYTES + (size_t)clen, 0600);
+        return write_file_atomic_at(dirfd, file, buf, len, 0600);
 }
 
 /* Read NAME.sealed into a plain buffer (ciphertext only). Anything that is not a regular file
@@ -175,26 +191,22 @@ static int store_read_sealed(int dirfd, const char *name, unsigned char **ret, s
         return 0;
 }
 
-int store_get(const struct store *s, const char *name, struct secret **ret) {
+int store_unseal(const char *name, const struct secret *key, const unsigned char *buf, size_t len,
+                 struct secret **ret) {
         if (!secret_name_is_valid(name))
                 return -EINVAL;
-        _cleanup_close_ int dirfd = -1;
-        _cleanup_secret_ struct secret *key = NULL;
-        int r = store_open(s, &dirfd, &key);
-        if (r < 0)
-                return r;
-        _cleanup_free_ unsigned char *buf = NULL;
-        size_t len = 0;
-        r = store_read_sealed(dirfd, name, &buf, &len);
-        if (r < 0)
-                return r;
+        if (secret_size(key) != STORE_KEY_BYTES)
+                return -EKEYREJECTED;
+        if (len < STORE_HEADER_BYTES + STORE_TAG_BYTES ||
+            len > STORE_HEADER_BYTES + STORE_TAG_BYTES + STORE_VALUE_MAX)
+                return -EBADMSG;
         if (memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0 ||
             buf[STORE_MAGIC_LEN] != STORE_FORMAT_VERSION)
                 return -EBADMSG;
 
         /* Decrypt straight into locked memory: the plaintext never touches the heap. */
         _cleanup_secret_ struct secret *value = NULL;
-        r = secret_new(len - STORE_HEADER_BYTES - STORE_TAG_BYTES, &value);
+        int r = secret_new(len - STORE_HEADER_BYTES - STORE_TAG_BYTES, &value);
         if (r < 0)
                 return r;
         unsigned char ad[SECRET_NAME_MAX + 32];
@@ -210,6 +222,22 @@ int store_get(const struct store *s, const char *name, struct secret **ret) {
                 return r;
         *ret = TAKE_PTR(value);
         return 0;
+}
+
+int store_get(const struct store *s, const char *name, struct secret **ret) {
+        if (!secret_name_is_valid(name))
+                return -EINVAL;
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_secret_ struct secret *key = NULL;
+        int r = store_open(s, &dirfd, &key);
+        if (r < 0)
+                return r;
+        _cleanup_free_ unsigned char *buf = NULL;
+        size_t len = 0;
+        r = store_read_sealed(dirfd, name, &buf, &len);
+        if (r < 0)
+                return r;
+        return store_unseal(name, key, buf, len, ret);
 }
 
 static int store_name_cmp(const void *a, const void *b) {

@@ -28,4 +28,12 @@ int store_get(const struct store *s, const char *name, struct secret **ret);
 int store_list(const struct store *s, char ***ret);
 int store_remove(const struct store *s, const char *name);
 
+/* The file format without the filesystem, for store_put/store_get and the fuzz target. seal:
+ * a malloc'd sealed file for NAME under key (32 bytes). unseal: the value of a sealed file's
+ * bytes; -EBADMSG for anything that is not one sealed for NAME under key. */
+int store_seal(const char *name, const struct secret *key, const struct secret *value,
+               unsigned char **ret, size_t *ret_len);
+int store_unseal(const char *name, const struct secret *key, const unsigned char *buf, size_t len,
+                 struct secret **ret);
+
 void strv_free(char **v);
