@@ -30,6 +30,14 @@ ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) -O1 -fsanitize=add
 	-fno-omit-frame-pointer -fno-sanitize-recover=all
 LDHARDEN += -fsanitize=address,undefined
 SHIM_STATIC :=
+else ifeq ($(SAN),fuzz)
+# libFuzzer (clang only, see `make fuzz`): every object is instrumented for coverage, and the
+# fuzz targets link libFuzzer's main instead of replay.c.
+ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS)) -O1 -g \
+	-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+LDHARDEN += -fsanitize=fuzzer,address,undefined
+SHIM_STATIC :=
+FUZZ_DRIVER :=
 else
 SHIM_STATIC := -static-pie
 endif
@@ -45,6 +53,7 @@ SHIM_OBJS := $(SHIM_SRCS:%.c=$(O)/%.o)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(O)/tests/%)
 FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
+FUZZ_DRIVER ?= tests/fuzz/replay.c
 
 BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp
 
@@ -91,9 +100,9 @@ unit-asan:
 
 # Fuzz targets are libFuzzer entry points; replay.c feeds them a corpus without libFuzzer, so
 # that make check replays every corpus under ASan and UBSan with gcc.
-$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay.c $(O)/libbroker.a $(O)/libshim.a $(O)/liblockbox.a
+$(O)/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DRIVER) tests/fuzz/fuzz.h $(O)/libbroker.a $(O)/libshim.a $(O)/liblockbox.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $(filter-out %.h,$^) $(PKG_LIBS)
 
 .PHONY: fuzz-replay fuzz-replay-asan
 fuzz-replay: $(FUZZ_BINS)
@@ -105,6 +114,30 @@ fuzz-replay: $(FUZZ_BINS)
 fuzz-replay-asan:
 	$(MAKE) O=$(O)/asan SAN=1 fuzz-replay
 
+# Real fuzzing with libFuzzer, FUZZ_SECONDS per target (not part of make check). New inputs go
+# to $(O)/fuzz-corpus/NAME (copy the interesting ones into tests/fuzz/corpus/NAME), crashes to
+# $(O)/fuzz-crashes/. FUZZ=NAME fuzzes one target only. clang is installed here when missing:
+# it is large and nothing else needs it.
+FUZZ_SECONDS ?= 60
+FUZZ ?=
+FUZZ_CC ?= clang
+.PHONY: fuzz fuzz-run
+fuzz:
+	@command -v $(FUZZ_CC) >/dev/null 2>&1 || tests/deps.sh clang libclang-rt-dev
+	$(MAKE) O=$(O)/libfuzzer SAN=fuzz CC=$(FUZZ_CC) FUZZ_SECONDS=$(FUZZ_SECONDS) \
+		FUZZ_REPORT=$(abspath $(O))/fuzz-crashes $(if $(FUZZ),FUZZ_BINS=$(O)/libfuzzer/fuzz/fuzz_$(FUZZ)) \
+		fuzz-run
+fuzz-run: $(FUZZ_BINS)
+	@set -e; mkdir -p $(FUZZ_REPORT); for f in $(FUZZ_BINS); do \
+		name=$${f##*/fuzz_}; work=$(O)/../fuzz-corpus/$$name; mkdir -p $$work; \
+		echo "fuzz: $$name for $(FUZZ_SECONDS) s"; \
+		$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+			-dict=tests/fuzz/json.dict -artifact_prefix=$(FUZZ_REPORT)/$$name- \
+			$$work tests/fuzz/corpus/$$name 2>$(O)/fuzz-$$name.log || { \
+			tail -n 40 $(O)/fuzz-$$name.log; echo "fuzz: $$name FAILED"; exit 1; }; \
+		grep -E '^stat::(number_of_executed_units|new_units_added)' $(O)/fuzz-$$name.log | tr '\n' ' '; echo; \
+	done; echo "fuzz: every target ran $(FUZZ_SECONDS) s without a finding"
+
 .PHONY: integration
 integration: all
 	@tests/integration/run.sh $(O)
@@ -114,7 +147,7 @@ deps:
 	@tests/deps.sh
 
 .PHONY: format format-check
-FORMAT_SRCS = $(wildcard common/*.[ch] broker/*.[ch] shim/*.[ch] tests/unit/*.[ch] tests/app/*.c tests/fuzz/*.c)
+FORMAT_SRCS = $(wildcard common/*.[ch] broker/*.[ch] shim/*.[ch] tests/unit/*.[ch] tests/app/*.c tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:

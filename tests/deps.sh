@@ -1,13 +1,16 @@
 #!/bin/sh
 # The one place that installs what lockbox's build, tests and demo need (Debian 12).
 # Idempotent and quick when everything is there: apt runs only for what is missing.
+# With arguments, installs those packages instead (make fuzz: clang, which only it needs).
 set -eu
 
 PACKAGES="
 gcc make pkg-config libc6-dev clang-format
 libcurl4-openssl-dev libjansson-dev libsodium-dev check libsubunit-dev
 runc crun busybox-static openssl python3 python3-hvac util-linux procps gdb
+cppcheck shellcheck valgrind strace
 "
+if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 
 missing=""
 for p in $PACKAGES; do
