@@ -234,6 +234,95 @@ static int config_parse_backends(const struct config_ctx *x, const json_t *root,
         return 0;
 }
 
+/*
+ * glibc's regcomp expands a repetition into copies of its operand ("a+" is "aa*", "a{3,5}" five
+ * copies), so nested or stacked repetitions grow exponentially: "a++++...", "((a+)+)+..." or
+ * "(a{99}){99}" take gigabytes and minutes in every hook run (found by fuzz_config). Estimate
+ * the size of the expanded pattern and refuse one far beyond what a role match needs.
+ */
+#define CONFIG_REGEX_MAX_LEN 1024
+#define CONFIG_REGEX_MAX_COST 4096
+#define CONFIG_REGEX_MAX_DEPTH 32
+
+static uint64_t config_cost_mul(uint64_t a, uint64_t b) {
+        return b && a > (CONFIG_REGEX_MAX_COST + 1) / b ? CONFIG_REGEX_MAX_COST + 1 : a * b;
+}
+
+/* The largest count of a "{m}", "{m,}" or "{m,n}" at p (after the '{'); 0 when it is not one. */
+static uint64_t config_regex_bound(const char *p, const char **ret_end) {
+        uint64_t m = 0, n = 0;
+        bool comma = false, digits = false;
+        for (; *p && *p != '}'; p++) {
+                if (*p == ',' && !comma)
+                        comma = true;
+                else if (*p >= '0' && *p <= '9') {
+                        uint64_t *v = comma ? &n : &m;
+                        *v = *v > CONFIG_REGEX_MAX_COST ? *v : *v * 10 + (uint64_t)(*p - '0');
+                        digits = true;
+                } else
+                        return 0;
+        }
+        if (*p != '}' || !digits)
+                return 0;
+        *ret_end = p;
+        return (n > m ? n : m) + 1;
+}
+
+/* After a '[': the end of the bracket expression ("[]a]", "[^]a]", "[[:alpha:]]"). */
+static const char *config_regex_bracket_end(const char *p) {
+        if (*p == '^')
+                p++;
+        if (*p == ']')
+                p++;
+        for (; *p && *p != ']'; p++)
+                if (*p == '[' && (p[1] == ':' || p[1] == '.' || p[1] == '=')) {
+                        const char *close = strchr(p + 2, p[1]);
+                        if (!close || close[1] != ']')
+                                return NULL;
+                        p = close + 1;
+                }
+        return *p ? p : NULL;
+}
+
+static bool config_regex_is_tame(const char *re) {
+        uint64_t sum[CONFIG_REGEX_MAX_DEPTH + 1] = {0}, last = 0;
+        size_t depth = 0;
+        if (strlen(re) > CONFIG_REGEX_MAX_LEN)
+                return false;
+        for (const char *p = re; *p; p++) {
+                uint64_t mult = 0;
+                const char *end = p;
+                if (*p == '+')
+                        mult = 2;
+                else if (*p == '{')
+                        mult = config_regex_bound(p + 1, &end);
+                if (mult) {
+                        /* The last atom (or group) is there once already: add the copies. */
+                        sum[depth] += config_cost_mul(last, mult - 1);
+                        last = config_cost_mul(last, mult);
+                        p = end;
+                } else if (*p == '(') {
+                        if (++depth > CONFIG_REGEX_MAX_DEPTH)
+                                return false;
+                        sum[depth] = 0;
+                        last = 0;
+                } else if (*p == ')' && depth > 0) {
+                        last = sum[depth--] + 1;
+                        sum[depth] += last;
+                } else if (*p != '*' && *p != '?' && *p != '|') {
+                        if (*p == '\\' && p[1])
+                                p++;
+                        else if (*p == '[' && !(p = config_regex_bracket_end(p + 1)))
+                                return true; /* unbalanced: regcomp says so */
+                        last = 1;
+                        sum[depth] += 1;
+                }
+                if (sum[depth] > CONFIG_REGEX_MAX_COST)
+                        return false;
+        }
+        return true;
+}
+
 static int config_parse_when_map(const struct config_ctx *x, const json_t *m, const char *jpath,
                                  bool is_env, struct role *role) {
         const char *key;
@@ -246,6 +335,10 @@ static int config_parse_when_map(const struct config_ctx *x, const json_t *m, co
                                            is_env ? "environment variable" : "annotation");
                 if (!json_is_string(v))
                         return config_fail(x, sub, "must be a regular expression string");
+                if (!config_regex_is_tame(json_string_value(v)))
+                        return config_fail(x, sub,
+                                           "regular expression too long or too complex "
+                                           "(nested or stacked repetitions)");
                 struct role_match *rm = &role->when[role->n_when];
                 *rm = (struct role_match){.is_env = is_env};
                 rm->key = strdup(key);

@@ -259,6 +259,19 @@ static const struct rejection rejections[] = {
         {"{\"roles\": [{\"name\": \"a\", \"allow\": []}, {\"name\": \"b\", \"allow\": []}, "
          "{\"name\": \"a\", \"allow\": []}]}",
          "roles[2].name: duplicate role name 'a'"},
+        /* glibc's regcomp needs exponential memory for these (fuzz_config found the first). */
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\"a++++++++++++++++++++++++++++++++++++++++\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\"((((((((((((((((a+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+)+\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\"(a{99}){99}\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\"a{1,32767}\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
 };
 
 START_TEST(test_rejections) {
@@ -273,6 +286,28 @@ START_TEST(test_rejections) {
                       log, want);
         /* One line. */
         ck_assert_ptr_eq(strchr(log, '\n'), log + strlen(log) - 1);
+}
+END_TEST
+
+/* The complexity guard leaves the patterns operators write alone. */
+START_TEST(test_regex_ordinary) {
+        static const char *const patterns[] = {
+                "^prod$",
+                "^(prod|staging)-[a-z0-9]{1,63}$",
+                "^[[:alnum:]]+\\\\.example\\\\.com$",
+                "^[]a-z]+(-[^]/]*)?$",
+                "^(a|b|c)+(d+e?)*f{2,8}$",
+                "^team-(web|api|db)(-[0-9]+)?$",
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(patterns); i++) {
+                _cleanup_config_ struct broker_config *c = NULL;
+                char json[512];
+                snprintf(json, sizeof json,
+                         "{\"roles\": [{\"name\": \"r\", \"allow\": [], "
+                         "\"when\": {\"env\": {\"A\": \"%s\"}}}]}",
+                         patterns[i]);
+                ck_assert_msg(parse(json, &c) == 0, "refused %s: %s", patterns[i], logged());
+        }
 }
 END_TEST
 
@@ -408,6 +443,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_absent_sections);
         tcase_add_test(tc, test_defaults_values);
         tcase_add_loop_test(tc, test_rejections, 0, (int)ARRAY_SIZE(rejections));
+        tcase_add_test(tc, test_regex_ordinary);
         tcase_add_test(tc, test_unknown_key_value_not_logged);
         tcase_add_test(tc, test_backend_raw_kept);
         suite_add_tcase(s, tc);
