@@ -27,10 +27,23 @@ const char *log_program(void);
 /* Returns -abs(err) (or -EIO when err is 0) so callers can "return log_error_errno(r, ...)". */
 int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
 
-#define log_error(...) log_internal(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
-#define log_error_errno(e, ...) log_internal(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
-#define log_warning(...) log_internal(LOG_LEVEL_WARNING, 0, __VA_ARGS__)
-#define log_warning_errno(e, ...) log_internal(LOG_LEVEL_WARNING, (e), __VA_ARGS__)
-#define log_info(...) log_internal(LOG_LEVEL_INFO, 0, __VA_ARGS__)
-#define log_debug(...) log_internal(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
-#define log_debug_errno(e, ...) log_internal(LOG_LEVEL_DEBUG, (e), __VA_ARGS__)
+/* The same value log_internal returns, computed where the caller's compiler can see it: a
+ * "return log_error(...)" is then known to be negative, to the optimiser and to gcc's
+ * -fanalyzer (make analyze), which otherwise follows a "success" path out of every failure. */
+static inline int log_ret(int err) {
+        return err == 0 ? -EIO : (err > 0 ? -err : err);
+}
+#define log_full(level, e, ...)                                                                    \
+        ({                                                                                         \
+                int _log_e_ = (e);                                                                 \
+                (void)log_internal((level), _log_e_, __VA_ARGS__);                                 \
+                log_ret(_log_e_);                                                                  \
+        })
+
+#define log_error(...) log_full(LOG_LEVEL_ERROR, 0, __VA_ARGS__)
+#define log_error_errno(e, ...) log_full(LOG_LEVEL_ERROR, (e), __VA_ARGS__)
+#define log_warning(...) log_full(LOG_LEVEL_WARNING, 0, __VA_ARGS__)
+#define log_warning_errno(e, ...) log_full(LOG_LEVEL_WARNING, (e), __VA_ARGS__)
+#define log_info(...) log_full(LOG_LEVEL_INFO, 0, __VA_ARGS__)
+#define log_debug(...) log_full(LOG_LEVEL_DEBUG, 0, __VA_ARGS__)
+#define log_debug_errno(e, ...) log_full(LOG_LEVEL_DEBUG, (e), __VA_ARGS__)
