@@ -127,7 +127,9 @@ int state_load_all(const char *state_dir, json_t **ret_array) {
         int r = state_dir_open(state_dir, &dir_fd);
         if (r < 0)
                 return r;
-        DIR *d = fdopendir(dup(dir_fd));
+        /* F_DUPFD_CLOEXEC, not dup(): every fd the broker holds is close-on-exec (DESIGN
+         * §10.4), and status may run while a hook forks. */
+        DIR *d = fdopendir(fcntl(dir_fd, F_DUPFD_CLOEXEC, 3));
         if (!d)
                 return negative_errno();
         char **ids = NULL;
