@@ -9,7 +9,7 @@ B=${1:-build}
 SHIM=$B/lockbox-shim
 APP=$B/lbx-testapp
 [ "$(id -u)" = 0 ] || { echo "selfcheck: needs root (mount)"; exit 1; }
-[ -x "$SHIM" ] && [ -x "$APP" ] || { echo "selfcheck: build $SHIM and $APP first"; exit 1; }
+if [ ! -x "$SHIM" ] || [ ! -x "$APP" ]; then echo "selfcheck: build $SHIM and $APP first"; exit 1; fi
 
 T=$(mktemp -d)
 D=$T/secrets

@@ -12,6 +12,7 @@ for t in "$@"; do
         fail=$((fail + 1))
         continue
     fi
+    # shellcheck disable=SC2086 # three numbers, split on purpose
     set -- $checks "$@"
     n=$1 f=$2 e=$3
     shift 3
