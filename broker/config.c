@@ -24,6 +24,7 @@ static const char config_embedded[] = "{\"backends\":{\"store\":{\"type\":\"stor
 /* Where a parse is, for messages: the file and the JSON path of the key. */
 struct config_ctx {
         const char *origin;
+        uint64_t regex_cost; /* config_regex_cost() of every pattern so far */
 };
 
 _printf_(3, 4) static int config_fail(const struct config_ctx *x, const char *jpath,
@@ -237,11 +238,15 @@ static int config_parse_backends(const struct config_ctx *x, const json_t *root,
 /*
  * glibc's regcomp expands a repetition into copies of its operand ("a+" is "aa*", "a{3,5}" five
  * copies), so nested or stacked repetitions grow exponentially: "a++++...", "((a+)+)+..." or
- * "(a{99}){99}" take gigabytes and minutes in every hook run (found by fuzz_config). Estimate
- * the size of the expanded pattern and refuse one far beyond what a role match needs.
+ * "(a{99}){99}" take gigabytes and minutes in every hook run (found by fuzz_config). Its
+ * epsilon closures then cost about the square of that size, more where a star is repeated
+ * (a{1,1000}: 10 MB, 5 ms; a{1,4000}: 128 MB, 60 ms; ".*" and ten '+': 64 MB, 320 ms).
+ * Estimate the expanded size, counting a star or '?' as a doubling, and refuse a pattern, or a
+ * config's patterns together, far beyond what role matches need.
  */
 #define CONFIG_REGEX_MAX_LEN 1024
-#define CONFIG_REGEX_MAX_COST 4096
+#define CONFIG_REGEX_MAX_COST 1024
+#define CONFIG_REGEX_MAX_TOTAL (16 * CONFIG_REGEX_MAX_COST)
 #define CONFIG_REGEX_MAX_DEPTH 32
 
 static uint64_t config_cost_mul(uint64_t a, uint64_t b) {
@@ -284,15 +289,17 @@ static const char *config_regex_bracket_end(const char *p) {
         return *p ? p : NULL;
 }
 
-static bool config_regex_is_tame(const char *re) {
+/* The estimated size of re once glibc expanded it; more than CONFIG_REGEX_MAX_COST means too
+ * much (the sum saturates there). A malformed pattern costs little: regcomp then refuses it. */
+static uint64_t config_regex_cost(const char *re) {
         uint64_t sum[CONFIG_REGEX_MAX_DEPTH + 1] = {0}, last = 0;
         size_t depth = 0;
         if (strlen(re) > CONFIG_REGEX_MAX_LEN)
-                return false;
+                return CONFIG_REGEX_MAX_COST + 1;
         for (const char *p = re; *p; p++) {
                 uint64_t mult = 0;
                 const char *end = p;
-                if (*p == '+')
+                if (*p == '+' || *p == '*' || *p == '?')
                         mult = 2;
                 else if (*p == '{')
                         mult = config_regex_bound(p + 1, &end);
@@ -303,27 +310,31 @@ static bool config_regex_is_tame(const char *re) {
                         p = end;
                 } else if (*p == '(') {
                         if (++depth > CONFIG_REGEX_MAX_DEPTH)
-                                return false;
+                                return CONFIG_REGEX_MAX_COST + 1;
                         sum[depth] = 0;
                         last = 0;
                 } else if (*p == ')' && depth > 0) {
                         last = sum[depth--] + 1;
                         sum[depth] += last;
-                } else if (*p != '*' && *p != '?' && *p != '|') {
+                } else if (*p != '|') {
                         if (*p == '\\' && p[1])
                                 p++;
                         else if (*p == '[' && !(p = config_regex_bracket_end(p + 1)))
-                                return true; /* unbalanced: regcomp says so */
+                                break;
                         last = 1;
                         sum[depth] += 1;
                 }
                 if (sum[depth] > CONFIG_REGEX_MAX_COST)
-                        return false;
+                        return CONFIG_REGEX_MAX_COST + 1;
         }
-        return true;
+        /* Unclosed groups: what they hold counts too. */
+        uint64_t total = 0;
+        for (size_t i = 0; i <= depth; i++)
+                total += sum[i];
+        return total;
 }
 
-static int config_parse_when_map(const struct config_ctx *x, const json_t *m, const char *jpath,
+static int config_parse_when_map(struct config_ctx *x, const json_t *m, const char *jpath,
                                  bool is_env, struct role *role) {
         const char *key;
         json_t *v;
@@ -335,10 +346,16 @@ static int config_parse_when_map(const struct config_ctx *x, const json_t *m, co
                                            is_env ? "environment variable" : "annotation");
                 if (!json_is_string(v))
                         return config_fail(x, sub, "must be a regular expression string");
-                if (!config_regex_is_tame(json_string_value(v)))
+                uint64_t cost = config_regex_cost(json_string_value(v));
+                if (cost > CONFIG_REGEX_MAX_COST)
                         return config_fail(x, sub,
                                            "regular expression too long or too complex "
                                            "(nested or stacked repetitions)");
+                x->regex_cost += cost;
+                if (x->regex_cost > CONFIG_REGEX_MAX_TOTAL)
+                        return config_fail(x, sub,
+                                           "the role patterns together are too complex to "
+                                           "compile at every hook run");
                 struct role_match *rm = &role->when[role->n_when];
                 *rm = (struct role_match){.is_env = is_env};
                 rm->key = strdup(key);
@@ -358,7 +375,7 @@ static int config_parse_when_map(const struct config_ctx *x, const json_t *m, co
         return 0;
 }
 
-static int config_parse_when(const struct config_ctx *x, const json_t *w, const char *jpath,
+static int config_parse_when(struct config_ctx *x, const json_t *w, const char *jpath,
                              struct role *role) {
         static const char *const keys[] = {"annotations", "env", NULL};
         static const char *const maps[] = {"annotations", "env"};
@@ -408,7 +425,7 @@ static int config_parse_allow(const struct config_ctx *x, const json_t *a, const
         return 0;
 }
 
-static int config_parse_role(const struct config_ctx *x, const json_t *obj, const char *jpath,
+static int config_parse_role(struct config_ctx *x, const json_t *obj, const char *jpath,
                              struct role *role) {
         static const char *const keys[] = {"name", "when", "allow", "auth", NULL};
         char sub[128];
@@ -443,8 +460,7 @@ static int config_parse_role(const struct config_ctx *x, const json_t *obj, cons
         return 0;
 }
 
-static int config_parse_roles(const struct config_ctx *x, const json_t *root,
-                              struct broker_config *c) {
+static int config_parse_roles(struct config_ctx *x, const json_t *root, struct broker_config *c) {
         const json_t *roles = json_object_get(root, "roles");
         if (!roles)
                 return 0; /* deny by default: no role, nothing allowed */

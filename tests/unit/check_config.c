@@ -272,6 +272,14 @@ static const struct rejection rejections[] = {
         {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
          "\"a{1,32767}\"}}}]}",
          "roles[0].when.env.A: regular expression too long or too complex"},
+        /* A repeated star: 320 ms and 64 MB. */
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\".*++++++++++\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
+        /* 2.7 s and 270 MB in regcomp at a cost of 4096 (the first limit). */
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
+         "\"BB++)+++++++*2+++++++++.*+++++++++++a\"}}}]}",
+         "roles[0].when.env.A: regular expression too long or too complex"},
 };
 
 START_TEST(test_rejections) {
@@ -308,6 +316,22 @@ START_TEST(test_regex_ordinary) {
                          patterns[i]);
                 ck_assert_msg(parse(json, &c) == 0, "refused %s: %s", patterns[i], logged());
         }
+}
+END_TEST
+
+/* Each pattern within bounds, but too many of them for every hook run to compile. */
+START_TEST(test_regex_total_budget) {
+        char json[8192] = "{\"roles\": [";
+        for (int i = 0; i < 20; i++)
+                snprintf(json + strlen(json), sizeof json - strlen(json),
+                         "%s{\"name\": \"r%d\", \"allow\": [], \"when\": {\"env\": "
+                         "{\"A\": \"a{1,1000}\"}}}",
+                         i ? ", " : "", i);
+        strcat(json, "]}");
+        struct broker_config *c = NULL;
+        ck_assert_int_eq(parse(json, &c), -EINVAL);
+        ck_assert(strstr(logged(),
+                         "roles[16].when.env.A: the role patterns together are too complex"));
 }
 END_TEST
 
@@ -444,6 +468,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_defaults_values);
         tcase_add_loop_test(tc, test_rejections, 0, (int)ARRAY_SIZE(rejections));
         tcase_add_test(tc, test_regex_ordinary);
+        tcase_add_test(tc, test_regex_total_budget);
         tcase_add_test(tc, test_unknown_key_value_not_logged);
         tcase_add_test(tc, test_backend_raw_kept);
         suite_add_tcase(s, tc);
