@@ -60,6 +60,11 @@ BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp
 .PHONY: all
 all: $(BINS)
 
+# lockbox-runtime, the Docker runtime wrapper, is the broker under another name (DESIGN §9).
+all: $(O)/lockbox-runtime
+$(O)/lockbox-runtime: $(O)/lockbox-broker
+	ln -sf lockbox-broker $@
+
 $(O)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
@@ -212,6 +217,7 @@ install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(O)/lockbox-broker $(DESTDIR)$(PREFIX)/bin/lockbox-broker
 	install -m 0755 $(O)/lockbox-shim $(DESTDIR)$(PREFIX)/bin/lockbox-shim
+	ln -sf lockbox-broker $(DESTDIR)$(PREFIX)/bin/lockbox-runtime
 
 .PHONY: clean
 clean:

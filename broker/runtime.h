@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "json.h"
+#include "macro.h"
+
+/*
+ * lockbox-runtime, the Docker runtime wrapper (DESIGN §9): the broker binary called under the
+ * name lockbox-runtime. Docker 20.10 hands a runtime neither labels nor annotations, so on
+ * `create` (and `run`) the wrapper adds lockbox's createRuntime and poststop hooks to
+ * <bundle>/config.json of a container that asks for secrets, then execs the real runtime with
+ * the arguments it was given, minus its own options.
+ */
+
+/* The command line, split: what is the wrapper's, what the real runtime gets, what matters. */
+struct runtime_args {
+        const char *config; /* --lockbox-config, NULL: the broker's default */
+        const char *state_dir; /* --lockbox-state-dir, NULL: the config's */
+        const char *runtime; /* --lockbox-runtime, default "runc" (looked up in PATH) */
+        char **argv; /* for the real runtime: argv[0] = runtime, NULL-terminated */
+        int argc;
+        const char *command; /* the runtime's command word, NULL when none was found */
+        bool create; /* create or run: the bundle may need hooks */
+        bool help; /* `create --help`: nothing to prepare */
+        bool ambiguous; /* an unknown global option hides where the command is */
+        const char *bundle; /* --bundle/-b, NULL: the current directory */
+        const char *log_path, *log_format; /* runc's --log and --log-format, for errors */
+};
+
+/* Split argv (argv[0] is the wrapper). A missing value of the wrapper's own options or one of
+ * them after a runtime option: -EINVAL with one line logged. args->argv points into argv. */
+int runtime_args_parse(int argc, char **argv, struct runtime_args *ret);
+void runtime_args_done(struct runtime_args *a);
+
+/* The hook entries to add: the broker's absolute path and the options it passes on. */
+struct runtime_hook {
+        const char *path;
+        const char *config; /* may be NULL */
+        const char *state_dir; /* may be NULL */
+};
+
+/* Does this config.json (the root object) ask lockbox for anything: an io.lockbox.*
+ * annotation or a LOCKBOX_* variable (but LOCKBOX_FDS) in process.env? The same test the hook
+ * makes, so that a misspelt key reaches the hook and fails there, loudly. */
+bool runtime_config_wants_secrets(const json_t *config);
+
+/* Add lockbox's createRuntime and poststop hooks unless there already is one at each stage
+ * (a prestart one counts for createRuntime). 1 when config changed, 0 when not; -EINVAL (one
+ * line logged, naming the file what, NULL: "config.json") when hooks or a stage is not of the
+ * type the runtime spec says. */
+int runtime_config_add_hooks(json_t *config, const struct runtime_hook *hook, const char *what);
+
+/* The whole step on a bundle: read config.json; when it asks for secrets and lacks the hooks,
+ * replace it atomically (same directory, mode and owner) with the hooks added. 1 rewritten,
+ * 0 left untouched (not even rewritten); negative errno with one line logged. */
+int runtime_prepare_bundle(const char *bundle, const struct runtime_hook *hook);
+
+/* main() of lockbox-runtime: returns only on failure (exit status 1), else execs the runtime. */
+int runtime_main(int argc, char **argv);
