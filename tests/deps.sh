@@ -7,7 +7,7 @@ set -eu
 PACKAGES="
 gcc make pkg-config libc6-dev clang-format
 libcurl4-openssl-dev libjansson-dev libsodium-dev check libsubunit-dev
-runc crun busybox-static openssl python3 python3-hvac util-linux procps gdb
+runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
 cppcheck shellcheck valgrind strace
 "
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
