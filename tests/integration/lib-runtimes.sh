@@ -159,7 +159,7 @@ rt_cleanup() {
     grep -F " $T/" /proc/self/mountinfo | awk '{print $5}' | sort -r | while read -r m; do
         umount -l "$m" 2>/dev/null
     done
-    rm -rf "$T"
+    [ -n "${RT_KEEP_T:-}" ] && echo "kept $T" && return; rm -rf "$T"
 }
 
 # rt_wait_for SECONDS COMMAND...: poll every 50 ms until COMMAND succeeds.
