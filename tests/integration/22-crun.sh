@@ -1,0 +1,118 @@
+#!/bin/sh
+# 22-crun.sh — crun 1.8 with lockbox's hooks in config.json (DESIGN §9), and lockbox-runtime
+# in front of crun instead of runc.
+#
+# Usage: tests/integration/22-crun.sh [BUILD_DIR]
+# crun refuses cgroup v1 hybrid mode; where /sys/fs/cgroup/unified is the cgroup2 part of a
+# hybrid setup, each crun runs in a private mount namespace with an empty file bound over its
+# controller list (RUNTIMES.md). crun's state (--root) is under the test directory.
+set -u
+. "$(dirname "$0")/lib-runtimes.sh"
+rt_init 22-crun "$@"
+rt_require crun crun
+rt_require python3 python3
+
+CR=$T/crun
+mkdir -p "$CR"
+: >"$T/empty"
+# hybrid COMMAND...: COMMAND as it must run for crun on this machine.
+hybrid() {
+    if [ -e /sys/fs/cgroup/unified/cgroup.controllers ]; then
+        # shellcheck disable=SC2016 # $0 and $@ are the inner shell's
+        unshare --mount --propagation private sh -c \
+            'mount --bind "$0" /sys/fs/cgroup/unified/cgroup.controllers && exec "$@"' \
+            "$T/empty" "$@"
+    else
+        "$@"
+    fi
+}
+crun_stop() {
+    for id in $(crun --root "$CR" list -q 2>/dev/null); do
+        crun --root "$CR" delete -f "$id" >/dev/null 2>&1
+    done
+}
+rt_on_exit crun_stop
+
+# bundle DIR HOOKS REQUEST ARGS...: a bundle of the test rootfs running ARGS; HOOKS yes adds
+# lockbox's createRuntime and poststop hooks; REQUEST is "annotation" or "env".
+bundle() {
+    dir=$1 hooks=$2 request=$3
+    shift 3
+    mkdir -p "$dir"
+    cp -a "$ROOTFS" "$dir/rootfs"
+    (cd "$dir" && crun spec) || return 1
+    python3 - "$dir/config.json" "$hooks" "$request" "$B" "$CONF" "$STATE" "$@" <<'EOF'
+import json, sys
+path, hooks, request, broker, conf, state = sys.argv[1:7]
+c = json.load(open(path))
+c["process"]["terminal"] = False
+c["process"]["args"] = ["/lockbox-shim", "--"] + sys.argv[7:]
+if request == "annotation":
+    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "store:db"
+elif request == "env":
+    c["process"]["env"].append("LOCKBOX_SECRET_db=store:db")
+elif request == "denied":
+    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "vault:secret/app/db"
+# crun discards what hooks print unless told where to write it.
+c.setdefault("annotations", {})["run.oci.hooks.stderr"] = path + ".hook-stderr"
+if hooks == "yes":
+    args = ["lockbox-broker", "--config", conf, "--state-dir", state, "hook"]
+    c["hooks"] = {"createRuntime": [{"path": broker, "args": args + ["createRuntime"]}],
+                  "poststop": [{"path": broker, "args": args + ["poststop"]}]}
+json.dump(c, open(path, "w"), indent=1)
+EOF
+}
+
+# ---- hooks in config.json ------------------------------------------------------------------
+
+bundle "$T/b1" yes annotation /bin/lbx-testapp read-fd:3 fds mounted:/run/secrets ||
+    rt_abort "cannot make a bundle"
+start=$(date +%s%N)
+hybrid crun --root "$CR" run --bundle "$T/b1" c1 >"$T/c1.out" 2>"$T/c1.err"
+rc=$?
+ms=$((($(date +%s%N) - start) / 1000000))
+check "crun run with lockbox's hooks: exit 0 ($rc, $ms ms)" [ "$rc" -eq 0 ]
+check "the application reads the secret at fd 3" has "$T/c1.out" "fd.3=$SECRET"
+check "it has fds 0-3 and no other" has "$T/c1.out" "fds=0,1,2,3"
+check "the tmpfs is unmounted before it starts" has "$T/c1.out" "mounted./run/secrets=no"
+check "poststop (crun's \"pid\": 0 state) forgot the container" no_state_left
+check "no tmpfs left on the host" no_host_tmpfs
+check "the bundle holds no trace of the value" no_secret_under "$T/b1" "$CR"
+
+bundle "$T/b2" yes denied /bin/lbx-testapp read-fd:3 || rt_abort "cannot make a bundle"
+hybrid crun --root "$CR" run --bundle "$T/b2" c2 >"$T/c2.out" 2>"$T/c2.err"
+rc=$?
+check "a denied request: crun run fails ($rc)" [ "$rc" -ne 0 ]
+check "the application never ran" hasnt "$T/c2.out" "fd.3"
+check "lockbox's message, where run.oci.hooks.stderr says" has "$T/b2/config.json.hook-stderr" \
+    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+check "a denied request leaves no state" no_state_left
+
+# ---- lockbox-runtime in front of crun ------------------------------------------------------
+
+bundle "$T/b3" no env /bin/lbx-testapp read-fd:3 fds env || rt_abort "cannot make a bundle"
+hybrid "$RT" --lockbox-config "$CONF" --lockbox-state-dir "$STATE" --lockbox-runtime crun \
+    --root "$CR" run --bundle "$T/b3" c3 >"$T/c3.out" 2>"$T/c3.err"
+rc=$?
+check "lockbox-runtime --lockbox-runtime crun run: exit 0 ($rc)" [ "$rc" -eq 0 ]
+check "lockbox-runtime added the hooks to config.json" has "$T/b3/config.json" '"createRuntime"'
+check "through it, the application reads the secret at fd 3" has "$T/c3.out" "fd.3=$SECRET"
+check "and nothing else" sh -c "grep -q '^fds=0,1,2,3\$' '$T/c3.out' && ! grep -q LOCKBOX_SECRET '$T/c3.out'"
+check "poststop forgot it" no_state_left
+
+bundle "$T/b4" no none /bin/lbx-testapp fds || rt_abort "cannot make a bundle"
+# No request, so the shim has nothing to read: the application runs without it.
+python3 - "$T/b4/config.json" <<'EOF'
+import json, sys
+c = json.load(open(sys.argv[1]))
+c["process"]["args"] = ["/bin/lbx-testapp", "fds", "exit:3"]
+json.dump(c, open(sys.argv[1], "w"), indent=1)
+EOF
+cp "$T/b4/config.json" "$T/b4.before"
+before=$(stat -c '%i %y' "$T/b4/config.json")
+hybrid "$RT" --lockbox-runtime crun --root "$CR" run --bundle "$T/b4" c4 >"$T/c4.out" 2>&1
+rc=$?
+check "no request through lockbox-runtime: crun's exit status ($rc)" [ "$rc" -eq 3 ]
+check "no request: config.json not touched (same bytes, inode, mtime)" \
+    sh -c "cmp -s '$T/b4/config.json' '$T/b4.before' && [ \"\$(stat -c '%i %y' '$T/b4/config.json')\" = '$before' ]"
+rt_finish
