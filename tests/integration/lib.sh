@@ -37,7 +37,7 @@ die() {
     exit 1
 }
 
-trap 'echo "FAIL $TEST_NAME: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
+trap '[ "$BASH_SUBSHELL" -ne 0 ] || echo "FAIL $TEST_NAME: line $LINENO: \`$BASH_COMMAND\` exited $?" >&2' ERR
 
 LOCKBOX_BUILD=${LOCKBOX_BUILD:-${1:-$LBX_IT_DIR/../../build}}
 LOCKBOX_BUILD=$(cd "$LOCKBOX_BUILD" 2>/dev/null && pwd) || die "no build directory $LOCKBOX_BUILD"
