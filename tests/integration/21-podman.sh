@@ -33,7 +33,8 @@ driver = "vfs"
 graphroot = "$PD/graph"
 runroot = "$PD/run"
 EOF
-# No static_dir: conmon runs the cleanup without CONTAINERS_CONF (RUNTIMES.md).
+# No static_dir: conmon runs the cleanup without CONTAINERS_CONF (RUNTIMES.md). The network
+# configuration directory too, or Podman creates /etc/cni/net.d/cni.lock.
 cat >"$PD/containers.conf" <<EOF
 [containers]
 netns = "none"
@@ -45,6 +46,8 @@ events_logger = "file"
 events_logfile_path = "$PD/events.log"
 tmp_dir = "$PD/tmp"
 volume_path = "$PD/volumes"
+[network]
+network_config_dir = "$PD/cni"
 EOF
 export CONTAINERS_CONF="$PD/containers.conf" CONTAINERS_STORAGE_CONF="$PD/storage.conf"
 export TMPDIR="$PD/tmp"
