@@ -31,6 +31,11 @@ static void json_wiping_free(void *ptr) {
 
 void json_secure_init(void) {
         json_set_alloc_funcs(json_wiping_malloc, json_wiping_free);
+        /* Left to itself, jansson seeds its hash tables on the first object by reading
+         * /dev/urandom through an fd opened without O_CLOEXEC (found by 64-fd-cloexec.sh).
+         * libsodium (initialised before this) gives the seed instead. Never 0, which asks
+         * jansson to seed itself. */
+        json_object_seed((size_t)randombytes_random() | 1);
 }
 
 int json_parse_strict(const char *buf, size_t len, size_t max, json_t **ret, char *err,
