@@ -55,7 +55,7 @@ FUZZ_SRCS := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_DRIVER ?= tests/fuzz/replay.c
 
-BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp
+BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp $(O)/lbx-adversary
 
 .PHONY: all
 all: $(BINS)
@@ -87,6 +87,11 @@ $(O)/lockbox-shim: $(O)/shim/main.o $(O)/libshim.a $(O)/liblockbox.a
 
 # The test application: static, so that it runs in the busybox bundles of the tests.
 $(O)/lbx-testapp: tests/app/lbx-testapp.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(SHIM_STATIC) -o $@ $<
+
+# The hostile process of the adversarial tests (tests/integration/6N-*.sh): static as well.
+$(O)/lbx-adversary: tests/app/lbx-adversary.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) $(SHIM_STATIC) -o $@ $<
 
