@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# shellcheck disable=SC2034 # RC, STORE, ... are set here for the tests that source this file
 # tests/integration/lib.sh — sourced by every tests/integration/NN-*.sh test:
 #
 #   . "$(dirname "$0")/lib.sh"
@@ -87,9 +88,10 @@ lbx_cleanup() {
         wait "$p" 2>/dev/null
     done
     # Innermost first.
-    for m in $(awk -v p="$T/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r); do
-        umount -l "$m" 2>/dev/null
-    done
+    awk -v p="$T/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+        while read -r m; do
+            umount -l "$m" 2>/dev/null
+        done
     rm -rf "$T"
     exit "$rc"
 }
@@ -149,10 +151,12 @@ assert_match() {
 assert_true() {
     local d=$1
     shift
+    local cmd="$*"
+    cmd=${cmd//$'\n'/ }
     if "$@"; then
         pass "$d"
     else
-        fail "$d: \`$*\` failed"
+        fail "$d: \`${cmd:0:160}\` failed"
     fi
 }
 
@@ -170,11 +174,13 @@ new_secret() {
     echo "lbx-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 }
 
-# write_config [ROLES_JSON]: the broker's configuration at $CFG (0600, root), everything under
-# $T. Roles by default: "default" allows store:*, "restricted" only store:allowed*.
+# The roles of the test configuration: "default" allows store:*, "restricted" store:allowed*.
+DEFAULT_ROLES='[{"name": "default", "allow": ["store:*"]},
+  {"name": "restricted", "allow": ["store:allowed*"]}]'
+
+# write_config ROLES_JSON: the broker's configuration at $CFG (0600, root), everything under $T.
 write_config() {
-    local roles=${1:-'[{"name": "default", "allow": ["store:*"]},
-  {"name": "restricted", "allow": ["store:allowed*"]}]'}
+    local roles=$1
     cat >"$CFG" <<EOF
 {"state_dir": "$STATE",
  "audit_log": "$AUDIT",
@@ -199,7 +205,7 @@ put_secret() {
     printf '%s' "$2" | broker store put "$1" >/dev/null || die "store put $1 failed"
 }
 
-write_config
+write_config "$DEFAULT_ROLES"
 init_store
 
 # ---------------------------------------------------------------------------------------------
@@ -399,7 +405,7 @@ our_watchers() {
         [ "$comm" = lockbox-watch ] || continue
         pid=${c#/proc/}
         pid=${pid%/comm}
-        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$T/"; then
+        if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$T/"; then
             echo "$pid"
         fi
     done
