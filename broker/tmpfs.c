@@ -107,6 +107,9 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
                 const struct tmpfs_file *f = &files[i];
                 r = write_one(dir_fd, f->name, secret_cdata(f->value), secret_size(f->value),
                               f->mode, spec);
+                /* Full: the caller says so with the configured size, in one line. */
+                if (r == -ENOSPC)
+                        return r;
                 if (r < 0)
                         return log_error_errno(r, "secret '%s': cannot write to the tmpfs",
                                                f->name);
@@ -126,6 +129,8 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
         if (r < 0)
                 return r;
         r = write_one(dir_fd, MANIFEST_FILE, text, strlen(text), 0400, spec);
+        if (r == -ENOSPC)
+                return r;
         if (r < 0)
                 return log_error_errno(r, "container %s: cannot write the manifest", container_id);
         return 0;
