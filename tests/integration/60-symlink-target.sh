@@ -61,7 +61,7 @@ case_run() {
     else
         pass "$name: refused ($out)"
     fi
-    kill -KILL "$CPID" 2>/dev/null || true
+    fake_stop
 }
 
 case_run control /run/secrets 'mkdir -p run'

@@ -48,6 +48,14 @@ fake_container() {
     die "fake container: no mount namespace"
 }
 
+# fake_stop: end the last fake container (quietly: bash reports a job killed by a signal).
+fake_stop() {
+    local p
+    for p in "${BG_PIDS[@]: -2}"; do
+        { kill -KILL "$p" && wait "$p"; } 2>/dev/null || true
+    done
+}
+
 # fake_bundle DIR ANNOTATIONS_JSON [ENV_JSON]: the config.json a hook reads (rootfs at
 # DIR/rootfs).
 fake_bundle() {
