@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # 21-podman.sh — Podman 4.3 with contrib/oci-hooks.d/lockbox.json (DESIGN §9): the request is an
 # annotation, the hook is matched on it, Podman runs createRuntime through runc and poststop
 # itself.
@@ -8,21 +8,21 @@
 # directory (RUNTIMES.md); the hooks directory holds the contrib file with the broker's path and
 # this test's config. Containers log to nowhere (--log-driver none) so that a value found under
 # Podman's directories is a leak.
-set -u
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-runtimes.sh"
-rt_init 21-podman "$@"
 rt_require podman podman
 
 PD=$T/podman
 IMG=localhost/lbx-test:1
-CONTRIB=$RT_HERE/../../contrib/oci-hooks.d/lockbox.json
+CONTRIB=$LBX_IT_DIR/../../contrib/oci-hooks.d/lockbox.json
 podman() { timeout 30 /usr/bin/podman "$@"; }
 
-[ -e /var/lib/containers ] && RT_KEEP_VLC=1
+RT_KEEP_VLC=no
+[ ! -e /var/lib/containers ] || RT_KEEP_VLC=yes
 podman_stop() {
     podman rm -af -t 0 >/dev/null 2>&1
     # The blob info cache of `podman import` has no setting; remove it when we made it.
-    [ -n "${RT_KEEP_VLC:-}" ] || rm -rf /var/lib/containers
+    [ "$RT_KEEP_VLC" = yes ] || rm -rf /var/lib/containers
 }
 rt_on_exit podman_stop
 
@@ -52,70 +52,68 @@ EOF
 export CONTAINERS_CONF="$PD/containers.conf" CONTAINERS_STORAGE_CONF="$PD/storage.conf"
 export TMPDIR="$PD/tmp"
 # The contrib file as installed, pointed at this build and this test's config.
-sed -e "s|\"/usr/local/bin/lockbox-broker\"|\"$B\"|" \
-    -e "s|\"args\": \\[\"lockbox-broker\", \"hook\"\\]|\"args\": [\"lockbox-broker\", \"--config\", \"$CONF\", \"hook\"]|" \
+sed -e "s|\"/usr/local/bin/lockbox-broker\"|\"$BROKER\"|" \
+    -e "s|\"args\": \\[\"lockbox-broker\", \"hook\"\\]|\"args\": [\"lockbox-broker\", \"--config\", \"$CFG\", \"hook\"]|" \
     "$CONTRIB" >"$PD/hooks/lockbox.json"
-grep -qF "\"$CONF\"" "$PD/hooks/lockbox.json" || rt_abort "cannot adapt $CONTRIB"
+grep -qF "\"$CFG\"" "$PD/hooks/lockbox.json" || die "cannot adapt $CONTRIB"
 
 podman import --change 'ENTRYPOINT ["/lockbox-shim", "--"]' "$ROOTFS_TAR" "$IMG" \
-    >"$T/import.log" 2>&1 || rt_abort "podman import failed: $(tail -n 1 "$T/import.log")"
+    >"$T/import.log" 2>&1 || die "podman import failed: $(tail -n 1 "$T/import.log")"
 
 run() { podman --hooks-dir "$PD/hooks" run --log-driver none "$@"; }
 
 # ---- the secret by fd, through the hooks.d file -----------------------------------------
 
+rc=0
 run --name p1 --annotation io.lockbox.secret.db=store:db "$IMG" \
-    /bin/lbx-testapp read-fd:3 fds env mounted:/run/secrets >"$T/p1.out" 2>"$T/p1.err"
-rc=$?
-check "podman run --annotation io.lockbox.secret.db: exit 0 ($rc)" [ "$rc" -eq 0 ]
-check "the application reads the secret at fd 3" has "$T/p1.out" "fd.3=$SECRET"
-check "it has fds 0-3 and no other" has "$T/p1.out" "fds=0,1,2,3"
-check "LOCKBOX_FDS tells it where" has "$T/p1.out" "env=LOCKBOX_FDS=db=3"
-check "the tmpfs is unmounted before it starts" has "$T/p1.out" "mounted./run/secrets=no"
+    /bin/lbx-testapp read-fd:3 fds env mounted:/run/secrets >"$T/p1.out" 2>"$T/p1.err" || rc=$?
+assert_true "podman run --annotation io.lockbox.secret.db: exit 0 ($rc)" [ "$rc" -eq 0 ]
+assert_true "the application reads the secret at fd 3" has "$T/p1.out" "fd.3=$SECRET"
+assert_true "it has fds 0-3 and no other" has "$T/p1.out" "fds=0,1,2,3"
+assert_true "LOCKBOX_FDS tells it where" has "$T/p1.out" "env=LOCKBOX_FDS=db=3"
+assert_true "the tmpfs is unmounted before it starts" has "$T/p1.out" "mounted./run/secrets=no"
 podman inspect p1 >"$T/p1.inspect"
-check "podman inspect shows the reference" has "$T/p1.inspect" '"io.lockbox.secret.db": "store:db"'
-check "podman inspect never shows the value" hasnt "$T/p1.inspect" "$SECRET"
+assert_true "podman inspect shows the reference" has "$T/p1.inspect" '"io.lockbox.secret.db": "store:db"'
+assert_true "podman inspect never shows the value" hasnt "$T/p1.inspect" "$SECRET"
 podman export p1 >"$T/p1.tar"
-check "podman export: no trace of the value" hasnt "$T/p1.tar" "$SECRET"
-check "podman export: nothing under /run/secrets" \
-    sh -c "! tar -tf '$T/p1.tar' | grep -q '^\\(\\./\\)\\?run/secrets/.'"
+assert_true "podman export: no trace of the value" hasnt "$T/p1.tar" "$SECRET"
+nothing_under_secrets() { ! tar -tf "$1" | grep -q '^\(\./\)\?run/secrets/.'; }
+assert_true "podman export: nothing under /run/secrets" nothing_under_secrets "$T/p1.tar"
 podman diff p1 >"$T/p1.diff"
-check "podman diff: no change under /run/secrets" hasnt "$T/p1.diff" "/run/secrets"
-check "no file under Podman's directories holds the value" no_secret_under "$PD"
-check "poststop (run by Podman) forgot the container" rt_wait_for 10 no_state_left
-check "no tmpfs left on the host" no_host_tmpfs
+assert_true "podman diff: no change under /run/secrets" hasnt "$T/p1.diff" "/run/secrets"
+assert_true "no file under Podman's directories holds the value" no_secret_under "$PD"
+assert_true "poststop (run by Podman) forgot the container" rt_wait_for 10 no_state_left
+assert_true "no tmpfs left on the host" no_host_tmpfs
 podman rm p1 >/dev/null
 
 # ---- failures ---------------------------------------------------------------------------
 
+rc=0
 run --rm --annotation io.lockbox.secret.db=vault:secret/app/db "$IMG" /bin/lbx-testapp read-fd:3 \
-    >"$T/deny.out" 2>"$T/deny.err"
-rc=$?
-check "a denied request: podman run fails ($rc)" [ "$rc" -ne 0 ]
-check "with lockbox's message" has "$T/deny.err" \
+    >"$T/deny.out" 2>"$T/deny.err" || rc=$?
+assert_true "a denied request: podman run fails ($rc)" [ "$rc" -ne 0 ]
+assert_true "with lockbox's message" has "$T/deny.err" \
     "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
-check "and the application never ran" hasnt "$T/deny.out" "fd.3"
-check "a denied request leaves no state" rt_wait_for 10 no_state_left
+assert_true "and the application never ran" hasnt "$T/deny.out" "fd.3"
+assert_true "a denied request leaves no state" rt_wait_for 10 no_state_left
 
 # ---- no request: the hook is not even run ----------------------------------------------------
 
 probe="fds env id mounted:/run/secrets ls:/run/secrets exit:3"
-audit_lines=$(grep -c . "$AUDIT")
+audit_lines=$(grep -c . "$AUDIT" || true)
+rc1=0 rc2=0
 # shellcheck disable=SC2086 # the probe is a list of operations
-run --rm -h same --entrypoint /bin/lbx-testapp "$IMG" $probe >"$T/plain1" 2>&1
-rc1=$?
+run --rm -h same --entrypoint /bin/lbx-testapp "$IMG" $probe >"$T/plain1" 2>&1 || rc1=$?
 # shellcheck disable=SC2086
 podman run --rm --log-driver none -h same --entrypoint /bin/lbx-testapp "$IMG" $probe \
-    >"$T/plain2" 2>&1
-rc2=$?
-check "no request: the same exit status as without the hook ($rc1, $rc2)" \
-    [ "$rc1" -eq 3 ] && [ "$rc2" -eq 3 ]
+    >"$T/plain2" 2>&1 || rc2=$?
+assert_eq "no request: the same exit status as without the hook" "3 3" "$rc1 $rc2"
 # Podman orders the environment as a Go map iterates: compare sorted.
 sort "$T/plain1" >"$T/plain1.sorted"
 sort "$T/plain2" >"$T/plain2.sorted"
-check "no request: the same output as without the hook" cmp -s "$T/plain1.sorted" "$T/plain2.sorted"
-check "no request: no state" no_state_left
-check "no request: no audit line" [ "$(grep -c . "$AUDIT")" -eq "$audit_lines" ]
-check "the audit log never shows the value" hasnt "$AUDIT" "$SECRET"
-check "Podman's events log never shows the value" hasnt "$PD/events.log" "$SECRET"
-rt_finish
+assert_true "no request: the same output as without the hook" cmp -s "$T/plain1.sorted" "$T/plain2.sorted"
+assert_true "no request: no state" no_state_left
+assert_true "no request: no audit line" [ "$(grep -c . "$AUDIT" || true)" -eq "$audit_lines" ]
+assert_true "the audit log never shows the value" hasnt "$AUDIT" "$SECRET"
+assert_true "Podman's events log never shows the value" hasnt "$PD/events.log" "$SECRET"
+finish

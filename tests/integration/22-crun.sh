@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # 22-crun.sh — crun 1.8 with lockbox's hooks in config.json (DESIGN §9), and lockbox-runtime
 # in front of crun instead of runc.
 #
@@ -6,11 +6,9 @@
 # crun refuses cgroup v1 hybrid mode; where /sys/fs/cgroup/unified is the cgroup2 part of a
 # hybrid setup, each crun runs in a private mount namespace with an empty file bound over its
 # controller list (RUNTIMES.md). crun's state (--root) is under the test directory.
-set -u
+. "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-runtimes.sh"
-rt_init 22-crun "$@"
 rt_require crun crun
-rt_require python3 python3
 
 CR=$T/crun
 mkdir -p "$CR"
@@ -27,6 +25,7 @@ hybrid() {
     fi
 }
 crun_stop() {
+    local id
     for id in $(crun --root "$CR" list -q 2>/dev/null); do
         crun --root "$CR" delete -f "$id" >/dev/null 2>&1
     done
@@ -36,12 +35,12 @@ rt_on_exit crun_stop
 # bundle DIR HOOKS REQUEST ARGS...: a bundle of the test rootfs running ARGS; HOOKS yes adds
 # lockbox's createRuntime and poststop hooks; REQUEST is "annotation" or "env".
 bundle() {
-    dir=$1 hooks=$2 request=$3
+    local dir=$1 hooks=$2 request=$3
     shift 3
     mkdir -p "$dir"
     cp -a "$ROOTFS" "$dir/rootfs"
     (cd "$dir" && crun spec) || return 1
-    python3 - "$dir/config.json" "$hooks" "$request" "$B" "$CONF" "$STATE" "$@" <<'EOF'
+    "$PY" - "$dir/config.json" "$hooks" "$request" "$BROKER" "$CFG" "$STATE" "$@" <<'EOF'
 import json, sys
 path, hooks, request, broker, conf, state = sys.argv[1:7]
 c = json.load(open(path))
@@ -66,43 +65,44 @@ EOF
 # ---- hooks in config.json ------------------------------------------------------------------
 
 bundle "$T/b1" yes annotation /bin/lbx-testapp read-fd:3 fds mounted:/run/secrets ||
-    rt_abort "cannot make a bundle"
+    die "cannot make a bundle"
 start=$(date +%s%N)
-hybrid crun --root "$CR" run --bundle "$T/b1" c1 >"$T/c1.out" 2>"$T/c1.err"
-rc=$?
+rc=0
+hybrid crun --root "$CR" run --bundle "$T/b1" c1 >"$T/c1.out" 2>"$T/c1.err" || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
-check "crun run with lockbox's hooks: exit 0 ($rc, $ms ms)" [ "$rc" -eq 0 ]
-check "the application reads the secret at fd 3" has "$T/c1.out" "fd.3=$SECRET"
-check "it has fds 0-3 and no other" has "$T/c1.out" "fds=0,1,2,3"
-check "the tmpfs is unmounted before it starts" has "$T/c1.out" "mounted./run/secrets=no"
-check "poststop (crun's \"pid\": 0 state) forgot the container" no_state_left
-check "no tmpfs left on the host" no_host_tmpfs
-check "the bundle holds no trace of the value" no_secret_under "$T/b1" "$CR"
+assert_true "crun run with lockbox's hooks: exit 0 ($rc, $ms ms)" [ "$rc" -eq 0 ]
+assert_true "the application reads the secret at fd 3" has "$T/c1.out" "fd.3=$SECRET"
+assert_true "it has fds 0-3 and no other" has "$T/c1.out" "fds=0,1,2,3"
+assert_true "the tmpfs is unmounted before it starts" has "$T/c1.out" "mounted./run/secrets=no"
+assert_true "poststop (crun's \"pid\": 0 state) forgot the container" no_state_left
+assert_true "no tmpfs left on the host" no_host_tmpfs
+assert_true "the bundle holds no trace of the value" no_secret_under "$T/b1" "$CR"
 
-bundle "$T/b2" yes denied /bin/lbx-testapp read-fd:3 || rt_abort "cannot make a bundle"
-hybrid crun --root "$CR" run --bundle "$T/b2" c2 >"$T/c2.out" 2>"$T/c2.err"
-rc=$?
-check "a denied request: crun run fails ($rc)" [ "$rc" -ne 0 ]
-check "the application never ran" hasnt "$T/c2.out" "fd.3"
-check "lockbox's message, where run.oci.hooks.stderr says" has "$T/b2/config.json.hook-stderr" \
+bundle "$T/b2" yes denied /bin/lbx-testapp read-fd:3 || die "cannot make a bundle"
+rc=0
+hybrid crun --root "$CR" run --bundle "$T/b2" c2 >"$T/c2.out" 2>"$T/c2.err" || rc=$?
+assert_true "a denied request: crun run fails ($rc)" [ "$rc" -ne 0 ]
+assert_true "the application never ran" hasnt "$T/c2.out" "fd.3"
+assert_true "lockbox's message, where run.oci.hooks.stderr says" has "$T/b2/config.json.hook-stderr" \
     "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
-check "a denied request leaves no state" no_state_left
+assert_true "a denied request leaves no state" no_state_left
 
 # ---- lockbox-runtime in front of crun ------------------------------------------------------
 
-bundle "$T/b3" no env /bin/lbx-testapp read-fd:3 fds env || rt_abort "cannot make a bundle"
-hybrid "$RT" --lockbox-config "$CONF" --lockbox-state-dir "$STATE" --lockbox-runtime crun \
-    --root "$CR" run --bundle "$T/b3" c3 >"$T/c3.out" 2>"$T/c3.err"
-rc=$?
-check "lockbox-runtime --lockbox-runtime crun run: exit 0 ($rc)" [ "$rc" -eq 0 ]
-check "lockbox-runtime added the hooks to config.json" has "$T/b3/config.json" '"createRuntime"'
-check "through it, the application reads the secret at fd 3" has "$T/c3.out" "fd.3=$SECRET"
-check "and nothing else" sh -c "grep -q '^fds=0,1,2,3\$' '$T/c3.out' && ! grep -q LOCKBOX_SECRET '$T/c3.out'"
-check "poststop forgot it" no_state_left
+bundle "$T/b3" no env /bin/lbx-testapp read-fd:3 fds env || die "cannot make a bundle"
+rc=0
+hybrid "$RT" --lockbox-config "$CFG" --lockbox-state-dir "$STATE" --lockbox-runtime crun \
+    --root "$CR" run --bundle "$T/b3" c3 >"$T/c3.out" 2>"$T/c3.err" || rc=$?
+assert_true "lockbox-runtime --lockbox-runtime crun run: exit 0 ($rc)" [ "$rc" -eq 0 ]
+assert_true "lockbox-runtime added the hooks to config.json" has "$T/b3/config.json" '"createRuntime"'
+assert_true "through it, the application reads the secret at fd 3" has "$T/c3.out" "fd.3=$SECRET"
+only_fds_and_no_request() { grep -q '^fds=0,1,2,3$' "$1" && ! grep -q LOCKBOX_SECRET "$1"; }
+assert_true "and nothing else" only_fds_and_no_request "$T/c3.out"
+assert_true "poststop forgot it" no_state_left
 
-bundle "$T/b4" no none /bin/lbx-testapp fds || rt_abort "cannot make a bundle"
+bundle "$T/b4" no none /bin/lbx-testapp fds || die "cannot make a bundle"
 # No request, so the shim has nothing to read: the application runs without it.
-python3 - "$T/b4/config.json" <<'EOF'
+"$PY" - "$T/b4/config.json" <<'EOF'
 import json, sys
 c = json.load(open(sys.argv[1]))
 c["process"]["args"] = ["/bin/lbx-testapp", "fds", "exit:3"]
@@ -110,9 +110,10 @@ json.dump(c, open(sys.argv[1], "w"), indent=1)
 EOF
 cp "$T/b4/config.json" "$T/b4.before"
 before=$(stat -c '%i %y' "$T/b4/config.json")
-hybrid "$RT" --lockbox-runtime crun --root "$CR" run --bundle "$T/b4" c4 >"$T/c4.out" 2>&1
-rc=$?
-check "no request through lockbox-runtime: crun's exit status ($rc)" [ "$rc" -eq 3 ]
-check "no request: config.json not touched (same bytes, inode, mtime)" \
-    sh -c "cmp -s '$T/b4/config.json' '$T/b4.before' && [ \"\$(stat -c '%i %y' '$T/b4/config.json')\" = '$before' ]"
-rt_finish
+rc=0
+hybrid "$RT" --lockbox-runtime crun --root "$CR" run --bundle "$T/b4" c4 >"$T/c4.out" 2>&1 || rc=$?
+assert_true "no request through lockbox-runtime: crun's exit status ($rc)" [ "$rc" -eq 3 ]
+untouched() { cmp -s "$1" "$2" && [ "$(stat -c '%i %y' "$1")" = "$3" ]; }
+assert_true "no request: config.json not touched (same bytes, inode, mtime)" \
+    untouched "$T/b4/config.json" "$T/b4.before" "$before"
+finish
