@@ -14,7 +14,7 @@ put_secret key "$KEY"
 put_secret cert "$CERT"
 
 make_bundle c1 /lockbox-shim --stdin key -- /bin/lbx-testapp read-fd:4 stdin 'cat:{secret:cert}' \
-    env sleep:3
+    env sleep:30
 annotate c1 io.lockbox.secret.db=store:db io.lockbox.secret.key=store:key \
     io.lockbox.secret.cert=store:cert
 add_hooks c1 -v -v
@@ -44,7 +44,8 @@ for name in DB KEY CERT; do
     assert_no_secret_anywhere "${!name}" "while running: $name"
 done
 
-wait_stopped c1 20 || die "the container did not stop"
+runc --root "$RUNC_ROOT" kill c1 TERM
+wait_stopped c1 || die "the container did not stop"
 delete_container c1
 assert_clean c1
 audit=$(cat "$AUDIT")
