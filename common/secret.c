@@ -32,6 +32,19 @@ int secure_init(void) {
         return 0;
 }
 
+/* A forked child (the broker's watcher and namespace helpers, the shim's stdin writer) sees
+ * zeros in these pages instead of a copy of the value: it never needs one, and its copy would
+ * outlive ours (the watcher lives as long as the container) without being locked, since mlock is
+ * not inherited (found by 66-memory-residue.sh). Such a child must not secret_free() a value
+ * (libsodium's canary is wiped as well); every one of them _exit()s. */
+static void secret_wipe_on_fork(void *data, size_t size) {
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        uintptr_t lo = (uintptr_t)data & ~(page - 1);
+        uintptr_t hi = ((uintptr_t)data + size + page - 1) & ~(page - 1);
+        /* Best effort: Linux 4.14+, private anonymous memory (what sodium_malloc maps). */
+        (void)madvise((void *)lo, hi - lo, MADV_WIPEONFORK);
+}
+
 int secret_new(size_t size, struct secret **ret) {
         struct secret *s = calloc(1, sizeof *s);
         if (!s)
@@ -46,6 +59,7 @@ int secret_new(size_t size, struct secret **ret) {
         /* sodium_malloc ignores a failed mlock; ask again so that we know. mlock of pages
          * already locked costs nothing more. */
         s->locked = mlock(s->data, size ? size : 1) == 0;
+        secret_wipe_on_fork(s->data, size ? size : 1);
         *ret = s;
         return 0;
 }

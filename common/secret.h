@@ -11,7 +11,8 @@
  * A secret value. The bytes live in a sodium_malloc() buffer: guard pages around it, locked
  * in memory where RLIMIT_MEMLOCK allows (secret_is_locked() tells), excluded from core dumps,
  * wiped when freed. The type is opaque and its accessors return void pointers, so that the
- * compiler refuses to hand a value to a printf-style %s.
+ * compiler refuses to hand a value to a printf-style %s. A forked child sees zeros instead of
+ * the bytes (MADV_WIPEONFORK) and must not free a value it inherited: it _exit()s.
  */
 struct secret;
 
