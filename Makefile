@@ -152,8 +152,8 @@ fuzz-run: $(FUZZ_BINS)
 # Suppressions are kept in files that say why each is a false positive.
 LINT_SRCS = $(wildcard common/*.c broker/*.c shim/*.c)
 SH_SCRIPTS = $(shell find tests contrib -name '*.sh' 2>/dev/null) .ci/run
-.PHONY: lint cppcheck analyze shellcheck memcheck
-lint: cppcheck analyze shellcheck
+.PHONY: lint cppcheck analyze shellcheck profiles memcheck
+lint: cppcheck analyze shellcheck profiles
 
 cppcheck:
 	@cppcheck -q --std=c11 --enable=warning,style,performance,portability --inline-suppr \
@@ -183,6 +183,13 @@ $(O)/analyze/%.ok: %.c
 
 shellcheck:
 	@shellcheck $(SH_SCRIPTS) && echo "shellcheck: ok ($(words $(SH_SCRIPTS)) scripts)"
+
+# The AppArmor profile must compile (not loaded: -K), the seccomp profile must be JSON.
+profiles:
+	@out=$$(apparmor_parser -Q -K -T contrib/apparmor/usr.bin.lockbox-broker 2>&1 | \
+		grep -v '^Cache read/write disabled'); [ -z "$$out" ] || { echo "$$out"; exit 1; }
+	@python3 -c 'import json,sys; json.load(open(sys.argv[1]))' contrib/seccomp/lockbox-shim.json
+	@echo "profiles: ok"
 
 memcheck: $(UNIT_BINS)
 	@tests/unit/memcheck.sh $(UNIT_BINS)

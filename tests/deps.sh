@@ -8,7 +8,7 @@ PACKAGES="
 gcc make pkg-config libc6-dev clang-format
 libcurl4-openssl-dev libjansson-dev libsodium-dev check libsubunit-dev
 runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
-cppcheck shellcheck valgrind strace
+cppcheck shellcheck valgrind strace apparmor
 "
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 
