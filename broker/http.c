@@ -1,0 +1,643 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "http.h"
+
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <sodium.h>
+
+#include "log.h"
+
+#define HTTP_BACKOFF_BASE_MS 100
+#define HTTP_BACKOFF_MAX_MS 2000
+#define HTTP_RETRY_AFTER_MAX_MS 5000
+/* HTTP/1.1 servers (no multiplexing): at most this many parallel connections to one host;
+ * further requests queue for a kept-alive one. */
+#define HTTP_MAX_HOST_CONNECTIONS 6
+#define HTTP_BODY_INITIAL 2048
+
+struct http_client {
+        CURLM *multi;
+        char *base_url; /* "https://name:port[/prefix]", no trailing slash */
+        struct curl_slist *connect_to;
+        char *ca_file, *cert_file, *key_file, *pinned_pubkey;
+        uint64_t deadline_ms;
+        size_t max_response;
+};
+
+/* ---- libcurl's allocator: everything it frees is wiped first ---------------------------- */
+
+/* libcurl's free() is not told the size (nor is jansson's, common/json.c): each block
+ * carries it in a 16-byte header, which keeps the payload aligned for any type. */
+#define HTTP_HDR 16
+
+static void *http_wipe_malloc(size_t size) {
+        if (size > SIZE_MAX - HTTP_HDR)
+                return NULL;
+        unsigned char *p = malloc(size + HTTP_HDR);
+        if (!p)
+                return NULL;
+        memcpy(p, &size, sizeof size);
+        return p + HTTP_HDR;
+}
+
+static size_t http_wipe_size(const void *ptr) {
+        size_t size;
+        memcpy(&size, (const unsigned char *)ptr - HTTP_HDR, sizeof size);
+        return size;
+}
+
+static void http_wipe_free(void *ptr) {
+        if (!ptr)
+                return;
+        unsigned char *p = (unsigned char *)ptr - HTTP_HDR;
+        sodium_memzero(p, http_wipe_size(ptr) + HTTP_HDR);
+        free(p);
+}
+
+/* Never realloc() in place: the old block would be released unwiped. */
+static void *http_wipe_realloc(void *ptr, size_t size) {
+        if (!ptr)
+                return http_wipe_malloc(size);
+        void *n = http_wipe_malloc(size);
+        if (!n)
+                return NULL;
+        size_t old = http_wipe_size(ptr);
+        memcpy(n, ptr, old < size ? old : size);
+        http_wipe_free(ptr);
+        return n;
+}
+
+static char *http_wipe_strdup(const char *s) {
+        size_t n = strlen(s) + 1;
+        char *d = http_wipe_malloc(n);
+        if (d)
+                memcpy(d, s, n);
+        return d;
+}
+
+static void *http_wipe_calloc(size_t nmemb, size_t size) {
+        if (size && nmemb > SIZE_MAX / size)
+                return NULL;
+        void *p = http_wipe_malloc(nmemb * size);
+        if (p)
+                memset(p, 0, nmemb * size);
+        return p;
+}
+
+int http_global_init(void) {
+        static bool done;
+        if (done)
+                return 0;
+        CURLcode c = curl_global_init_mem(CURL_GLOBAL_DEFAULT, http_wipe_malloc, http_wipe_free,
+                                          http_wipe_realloc, http_wipe_strdup, http_wipe_calloc);
+        if (c != CURLE_OK)
+                return log_error_errno(-EIO, "libcurl: cannot initialise: %s",
+                                       curl_easy_strerror(c));
+        done = true;
+        return 0;
+}
+
+uint64_t http_now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* ---- response bodies in sodium memory ---------------------------------------------------- */
+
+static void http_body_free(struct http_body *b) {
+        if (b->data)
+                sodium_free(b->data);
+        *b = (struct http_body){0};
+}
+
+static int http_body_append(struct http_body *b, const void *data, size_t n, size_t max) {
+        if (n > max - b->size)
+                return -EFBIG;
+        if (b->size + n > b->cap) {
+                size_t cap = b->cap ? b->cap : HTTP_BODY_INITIAL;
+                while (cap < b->size + n)
+                        cap = cap > max / 2 ? max : cap * 2;
+                /* Allocate, copy, free (which wipes): never realloc a buffer that holds values. */
+                unsigned char *bigger = sodium_malloc(cap);
+                if (!bigger)
+                        return -ENOMEM;
+                if (b->size)
+                        memcpy(bigger, b->data, b->size);
+                if (b->data)
+                        sodium_free(b->data);
+                b->data = bigger;
+                b->cap = cap;
+        }
+        memcpy(b->data + b->size, data, n);
+        b->size += n;
+        return 0;
+}
+
+static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
+        struct http_request *r = userdata;
+        size_t n = size * nmemb;
+        int e = http_body_append(&r->response, ptr, n, r->max_response);
+        if (e == -EFBIG)
+                r->too_large = true;
+        /* Anything but n aborts the transfer (CURLE_WRITE_ERROR). */
+        return e < 0 ? 0 : n;
+}
+
+/* libcurl creates its sockets without SOCK_CLOEXEC; a hook that forks (the watcher) or a
+ * runtime that execs must not inherit one (DESIGN §10.4). */
+static curl_socket_t http_open_socket(void *clientp, curlsocktype purpose,
+                                      struct curl_sockaddr *a) {
+        (void)clientp;
+        (void)purpose;
+        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+}
+
+/* ---- requests ----------------------------------------------------------------------------- */
+
+int http_request_init(struct http_request *r, const char *method, const char *path) {
+        *r = (struct http_request){.method = method};
+        r->path = strdup(path);
+        return r->path ? 0 : -ENOMEM;
+}
+
+int http_request_header(struct http_request *r, const char *name, const void *value, size_t size) {
+        size_t nlen = strlen(name);
+        if (memchr(value, '\n', size) || memchr(value, '\r', size) || memchr(value, '\0', size))
+                return -EINVAL;
+        if (size > SIZE_MAX - nlen - 3)
+                return -EINVAL;
+        char *line = sodium_malloc(nlen + 2 + size + 1);
+        if (!line)
+                return -ENOMEM;
+        memcpy(line, name, nlen);
+        memcpy(line + nlen, ": ", 2);
+        memcpy(line + nlen + 2, value, size);
+        line[nlen + 2 + size] = '\0';
+        /* curl_slist_append copies with libcurl's (wiping) strdup. */
+        struct curl_slist *l = curl_slist_append(r->headers, line);
+        sodium_free(line);
+        if (!l)
+                return -ENOMEM;
+        r->headers = l;
+        return 0;
+}
+
+void http_request_done(struct http_request *r) {
+        if (r->easy)
+                curl_easy_cleanup(r->easy);
+        curl_slist_free_all(r->headers);
+        http_body_free(&r->response);
+        free(r->path);
+        *r = (struct http_request){0};
+}
+
+/* ---- the client --------------------------------------------------------------------------- */
+
+static bool http_name_is_valid(const char *s) {
+        size_t n = strlen(s);
+        return n > 0 && n < 254 &&
+               strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == n;
+}
+
+static char *http_url_part(CURLU *u, CURLUPart part, unsigned flags) {
+        char *s = NULL;
+        if (curl_url_get(u, part, &s, flags) != CURLUE_OK)
+                return NULL;
+        char *copy = strdup(s);
+        curl_free(s);
+        return copy;
+}
+
+/* Base URL and, with a server name, the connect-to mapping. */
+static int http_parse_address(struct http_client *c, const char *address, const char *server_name,
+                              const char **why) {
+        CURLU *u = curl_url();
+        if (!u)
+                return -ENOMEM;
+        _cleanup_free_ char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL,
+                            *user = NULL;
+        int r = -EINVAL;
+        *why = "address is not a URL";
+        if (curl_url_set(u, CURLUPART_URL, address, 0) == CURLUE_OK) {
+                scheme = http_url_part(u, CURLUPART_SCHEME, 0);
+                host = http_url_part(u, CURLUPART_HOST, 0);
+                port = http_url_part(u, CURLUPART_PORT, CURLU_DEFAULT_PORT);
+                path = http_url_part(u, CURLUPART_PATH, 0);
+                query = http_url_part(u, CURLUPART_QUERY, 0);
+                user = http_url_part(u, CURLUPART_USER, 0);
+        }
+        curl_url_cleanup(u);
+        if (!scheme || !host || !port || !path)
+                return r;
+        if (!streq_ptr(scheme, "https"))
+                return *why = "address must be https://", r;
+        if (query || user)
+                return *why = "address must not have a query or user name", r;
+        if (server_name && !http_name_is_valid(server_name))
+                return *why = "server_name is not a host name", r;
+        size_t plen = strlen(path);
+        while (plen > 0 && path[plen - 1] == '/')
+                path[--plen] = '\0';
+        if (asprintf(&c->base_url, "https://%s:%s%s", server_name ? server_name : host, port,
+                     path) < 0) {
+                c->base_url = NULL;
+                return -ENOMEM;
+        }
+        if (server_name) {
+                _cleanup_free_ char *map = NULL;
+                if (asprintf(&map, "%s:%s:%s:%s", server_name, port, host, port) < 0)
+                        return -ENOMEM;
+                c->connect_to = curl_slist_append(NULL, map);
+                if (!c->connect_to)
+                        return -ENOMEM;
+        }
+        *why = NULL;
+        return 0;
+}
+
+static int http_strdup_opt(const char *s, char **ret) {
+        *ret = NULL;
+        if (!s)
+                return 0;
+        *ret = strdup(s);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int http_multi_setup(struct http_client *c) {
+        c->multi = curl_multi_init();
+        if (!c->multi)
+                return -ENOMEM;
+        if (curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX) !=
+                    CURLM_OK ||
+            curl_multi_setopt(c->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+                              (long)HTTP_MAX_HOST_CONNECTIONS) != CURLM_OK)
+                return log_error_errno(-EIO, "libcurl: cannot configure the connection pool");
+        return 0;
+}
+
+int http_client_new(const char *address, const struct http_tls *tls, uint64_t deadline_ms,
+                    struct http_client **ret, const char **ret_why) {
+        _cleanup_http_client_ struct http_client *c = calloc(1, sizeof *c);
+        const char *why = NULL;
+        int r;
+
+        *ret_why = NULL;
+        if (!c)
+                return -ENOMEM;
+        c->deadline_ms = deadline_ms;
+        c->max_response = HTTP_MAX_RESPONSE_DEFAULT;
+        r = http_global_init();
+        if (r < 0)
+                return r;
+        r = http_parse_address(c, address, tls->server_name, &why);
+        if (r < 0) {
+                *ret_why = why;
+                return r;
+        }
+        if (http_strdup_opt(tls->ca_file, &c->ca_file) < 0 ||
+            http_strdup_opt(tls->cert_file, &c->cert_file) < 0 ||
+            http_strdup_opt(tls->key_file, &c->key_file) < 0 ||
+            http_strdup_opt(tls->pinned_pubkey, &c->pinned_pubkey) < 0)
+                return -ENOMEM;
+        r = http_multi_setup(c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+struct http_client *http_client_free(struct http_client *c) {
+        if (!c)
+                return NULL;
+        if (c->multi)
+                curl_multi_cleanup(c->multi);
+        curl_slist_free_all(c->connect_to);
+        free(c->base_url);
+        free(c->ca_file);
+        free(c->cert_file);
+        free(c->key_file);
+        free(c->pinned_pubkey);
+        free(c);
+        return NULL;
+}
+
+void http_client_set_max_response(struct http_client *c, size_t max) {
+        c->max_response = max;
+}
+
+uint64_t http_client_deadline(const struct http_client *c) {
+        return c->deadline_ms;
+}
+
+/* ---- one transfer ------------------------------------------------------------------------- */
+
+static int http_setopt_failed(const char *name, CURLcode code) {
+        return log_error_errno(-EINVAL, "libcurl: cannot set %s: %s", name,
+                               curl_easy_strerror(code));
+}
+
+#define HTTP_SETOPT(e, opt, val)                                                                   \
+        do {                                                                                       \
+                CURLcode _hc_ = curl_easy_setopt((e), (opt), (val));                               \
+                if (_hc_ != CURLE_OK)                                                              \
+                        return http_setopt_failed(#opt, _hc_);                                     \
+        } while (0)
+
+/* What no request may do otherwise: another scheme, a redirect, a proxy, old TLS. */
+static int http_easy_policy(CURL *e) {
+        HTTP_SETOPT(e, CURLOPT_PROTOCOLS_STR, "https");
+        HTTP_SETOPT(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
+        HTTP_SETOPT(e, CURLOPT_FOLLOWLOCATION, 0L);
+        /* An empty proxy and "*" for no_proxy: http_proxy, https_proxy and ALL_PROXY in the
+         * environment of a hook (a runtime's, a daemon's) are never used. */
+        HTTP_SETOPT(e, CURLOPT_PROXY, "");
+        HTTP_SETOPT(e, CURLOPT_NOPROXY, "*");
+        HTTP_SETOPT(e, CURLOPT_SSLVERSION, (long)CURL_SSLVERSION_TLSv1_2);
+        HTTP_SETOPT(e, CURLOPT_SSL_VERIFYPEER, 1L);
+        HTTP_SETOPT(e, CURLOPT_SSL_VERIFYHOST, 2L);
+        HTTP_SETOPT(e, CURLOPT_NOSIGNAL, 1L);
+        HTTP_SETOPT(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+        /* Wait for the first connection to say whether it multiplexes (h2) rather than open
+         * one connection a request. */
+        HTTP_SETOPT(e, CURLOPT_PIPEWAIT, 1L);
+        HTTP_SETOPT(e, CURLOPT_OPENSOCKETFUNCTION, http_open_socket);
+        HTTP_SETOPT(e, CURLOPT_USERAGENT, "lockbox");
+        return 0;
+}
+
+static int http_easy_tls(const struct http_client *c, CURL *e) {
+        if (c->ca_file) {
+                HTTP_SETOPT(e, CURLOPT_CAINFO, c->ca_file);
+                /* Only ca_file: not the system's directory of CAs as well. */
+                HTTP_SETOPT(e, CURLOPT_CAPATH, (char *)NULL);
+        }
+        if (c->cert_file) {
+                HTTP_SETOPT(e, CURLOPT_SSLCERT, c->cert_file);
+                HTTP_SETOPT(e, CURLOPT_SSLCERTTYPE, "PEM");
+        }
+        if (c->key_file)
+                HTTP_SETOPT(e, CURLOPT_SSLKEY, c->key_file);
+        if (c->pinned_pubkey)
+                HTTP_SETOPT(e, CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey);
+        if (c->connect_to)
+                HTTP_SETOPT(e, CURLOPT_CONNECT_TO, c->connect_to);
+        return 0;
+}
+
+static int http_easy_method(CURL *e, const struct http_request *r) {
+        if (streq_ptr(r->method, "GET"))
+                HTTP_SETOPT(e, CURLOPT_HTTPGET, 1L);
+        else {
+                if (!streq_ptr(r->method, "POST"))
+                        HTTP_SETOPT(e, CURLOPT_CUSTOMREQUEST, r->method);
+                HTTP_SETOPT(e, CURLOPT_POST, 1L);
+                HTTP_SETOPT(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->body_size);
+                /* Not COPYPOSTFIELDS: the body may hold a secret id, kept in the caller's
+                 * locked buffer rather than copied. */
+                HTTP_SETOPT(e, CURLOPT_POSTFIELDS, r->body ? r->body : "");
+        }
+        return 0;
+}
+
+static int http_easy_new(struct http_client *c, struct http_request *r) {
+        _cleanup_free_ char *url = NULL;
+        if (asprintf(&url, "%s%s", c->base_url, r->path) < 0)
+                return -ENOMEM;
+        CURL *e = curl_easy_init();
+        if (!e)
+                return -ENOMEM;
+        r->easy = e;
+        r->max_response = c->max_response;
+        int ret = http_easy_policy(e);
+        if (ret < 0)
+                return ret;
+        ret = http_easy_tls(c, e);
+        if (ret < 0)
+                return ret;
+        ret = http_easy_method(e, r);
+        if (ret < 0)
+                return ret;
+        HTTP_SETOPT(e, CURLOPT_URL, url);
+        HTTP_SETOPT(e, CURLOPT_HTTPHEADER, (struct curl_slist *)r->headers);
+        HTTP_SETOPT(e, CURLOPT_WRITEFUNCTION, http_write);
+        HTTP_SETOPT(e, CURLOPT_WRITEDATA, r);
+        /* A Content-Length over the cap stops the transfer before the body arrives; the
+         * write callback catches a body without one. */
+        HTTP_SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
+        HTTP_SETOPT(e, CURLOPT_PRIVATE, r);
+        return 0;
+}
+
+static int http_start(struct http_client *c, struct http_request *r, uint64_t now) {
+        long left = (long)(c->deadline_ms - now);
+        HTTP_SETOPT(r->easy, CURLOPT_CONNECTTIMEOUT_MS, left);
+        HTTP_SETOPT(r->easy, CURLOPT_TIMEOUT_MS, left);
+        http_body_free(&r->response);
+        r->too_large = false;
+        if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
+                return log_error_errno(-EIO, "libcurl: cannot start a transfer");
+        r->in_multi = true;
+        return 0;
+}
+
+/* ---- outcomes and retries ----------------------------------------------------------------- */
+
+static bool http_status_is_retried(long status) {
+        return status == 412 || status == 429 || (status >= 500 && status <= 599 && status != 501);
+}
+
+/* A fixed phrase and an errno for each transport failure, and whether another try can help. */
+static int http_transport_error(CURLcode code, bool too_large, const char **why, bool *retry) {
+        *retry = false;
+        if (too_large || code == CURLE_FILESIZE_EXCEEDED)
+                return *why = "response too large", -EFBIG;
+        switch (code) {
+        case CURLE_PEER_FAILED_VERIFICATION:
+                *why = "TLS: the server's certificate is not trusted (ca_file) or not for this "
+                       "name (server_name)";
+                return -EPERM;
+        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+                return *why = "TLS: the server's public key does not match pinned_pubkey", -EPERM;
+        case CURLE_SSL_CERTPROBLEM:
+                return *why = "TLS: cannot use the client certificate (cert_file, key_file)",
+                       -EINVAL;
+        case CURLE_SSL_CACERT_BADFILE:
+                return *why = "TLS: cannot read ca_file", -EINVAL;
+        case CURLE_UNSUPPORTED_PROTOCOL:
+                return *why = "refused: not https", -EPROTO;
+        case CURLE_OPERATION_TIMEDOUT:
+                return *why = "timed out (timeout_ms)", -ETIMEDOUT;
+        case CURLE_COULDNT_RESOLVE_HOST:
+                *retry = true;
+                return *why = "cannot resolve the server's name", -EHOSTUNREACH;
+        case CURLE_COULDNT_CONNECT:
+                *retry = true;
+                return *why = "cannot connect", -ECONNREFUSED;
+        case CURLE_SSL_CONNECT_ERROR:
+                *retry = true;
+                return *why = "TLS handshake failed", -ECONNRESET;
+        case CURLE_SEND_ERROR:
+        case CURLE_RECV_ERROR:
+        case CURLE_GOT_NOTHING:
+        case CURLE_PARTIAL_FILE:
+        case CURLE_HTTP2:
+        case CURLE_HTTP2_STREAM:
+                *retry = true;
+                return *why = "connection lost", -ECONNRESET;
+        default:
+                /* libcurl's own fixed text for its code: never anything the server sent. */
+                return *why = curl_easy_strerror(code), -EIO;
+        }
+}
+
+static uint64_t http_backoff_ms(unsigned attempt, CURL *e, long status) {
+        uint64_t base = (uint64_t)HTTP_BACKOFF_BASE_MS << (attempt > 5 ? 5 : attempt - 1);
+        if (base > HTTP_BACKOFF_MAX_MS)
+                base = HTTP_BACKOFF_MAX_MS;
+        /* Full spread around the base, so that hooks failing together do not retry together. */
+        uint64_t ms = base / 2 + randombytes_uniform((uint32_t)base + 1);
+        curl_off_t after = 0;
+        if ((status == 429 || status == 503) &&
+            curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
+                uint64_t ra = (uint64_t)after * 1000;
+                if (ra > HTTP_RETRY_AFTER_MAX_MS)
+                        ra = HTTP_RETRY_AFTER_MAX_MS;
+                if (ra > ms)
+                        ms = ra;
+        }
+        return ms;
+}
+
+static void http_outcome(struct http_client *c, struct http_request *r, CURLcode code) {
+        bool retry = false;
+        long status = 0;
+
+        r->attempts++;
+        r->error = 0;
+        r->why = NULL;
+        if (code == CURLE_OK) {
+                (void)curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
+                retry = http_status_is_retried(status);
+        } else {
+                r->error = http_transport_error(code, r->too_large, &r->why, &retry);
+        }
+        r->status = status;
+        log_debug("%s %s: %s%ld (attempt %u)", r->method, r->path, r->why ? r->why : "", status,
+                  r->attempts);
+        if (retry && r->attempts < HTTP_MAX_ATTEMPTS) {
+                uint64_t now = http_now_ms(), delay = http_backoff_ms(r->attempts, r->easy, status);
+                if (now + delay < c->deadline_ms) {
+                        r->retry_at = now + delay;
+                        return;
+                }
+        }
+        r->finished = true;
+}
+
+static void http_collect(struct http_client *c) {
+        CURLMsg *m;
+        int left;
+        while ((m = curl_multi_info_read(c->multi, &left))) {
+                if (m->msg != CURLMSG_DONE)
+                        continue;
+                struct http_request *r = NULL;
+                (void)curl_easy_getinfo(m->easy_handle, CURLINFO_PRIVATE, (char **)&r);
+                CURLcode code = m->data.result;
+                /* m is invalid once the handle is removed. */
+                curl_multi_remove_handle(c->multi, m->easy_handle);
+                if (!r)
+                        continue;
+                r->in_multi = false;
+                http_outcome(c, r, code);
+        }
+}
+
+/* Start what is due, give up on what the deadline leaves no time for. Returns how many are not
+ * finished and, in *ret_next, when the next retry is due. */
+static int http_schedule(struct http_client *c, struct http_request *const *reqs, size_t n,
+                         size_t *ret_active, uint64_t *ret_next) {
+        uint64_t now = http_now_ms(), next = UINT64_MAX;
+        size_t active = 0;
+        for (size_t i = 0; i < n; i++) {
+                struct http_request *r = reqs[i];
+                if (r->finished)
+                        continue;
+                if (!r->in_multi && now >= c->deadline_ms) {
+                        if (!r->error && !r->status) {
+                                r->error = -ETIMEDOUT;
+                                r->why = "timed out (timeout_ms)";
+                        }
+                        r->finished = true;
+                        continue;
+                }
+                if (!r->in_multi && r->retry_at <= now) {
+                        int e = http_start(c, r, now);
+                        if (e < 0)
+                                return e;
+                } else if (!r->in_multi && r->retry_at < next)
+                        next = r->retry_at;
+                active++;
+        }
+        *ret_active = active;
+        *ret_next = next;
+        return 0;
+}
+
+int http_perform(struct http_client *c, struct http_request *const *reqs, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct http_request *r = reqs[i];
+                r->status = 0;
+                r->error = 0;
+                r->why = NULL;
+                r->attempts = 0;
+                r->retry_at = 0;
+                r->finished = false;
+                if (!r->easy) {
+                        int e = http_easy_new(c, r);
+                        if (e < 0)
+                                return e;
+                }
+        }
+        for (;;) {
+                size_t active;
+                uint64_t next;
+                int e = http_schedule(c, reqs, n, &active, &next);
+                if (e < 0)
+                        return e;
+                if (active == 0)
+                        return 0;
+                int running;
+                if (curl_multi_perform(c->multi, &running) != CURLM_OK)
+                        return log_error_errno(-EIO, "libcurl: transfer loop failed");
+                http_collect(c);
+                uint64_t now = http_now_ms(), until = next < c->deadline_ms ? next : c->deadline_ms;
+                long wait = until > now ? (long)(until - now) : 0;
+                if (wait > 1000)
+                        wait = 1000;
+                if (curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
+                        return log_error_errno(-EIO, "libcurl: poll failed");
+        }
+}
+
+const char *http_status_phrase(long status) {
+        static const struct {
+                long status;
+                const char *phrase;
+        } phrases[] = {
+                {400, "bad request"},           {401, "unauthorized"},
+                {403, "permission denied"},     {404, "not found"},
+                {405, "method not allowed"},    {412, "precondition failed"},
+                {413, "request too large"},     {429, "too many requests"},
+                {500, "internal server error"}, {501, "not implemented"},
+                {502, "bad gateway"},           {503, "service unavailable"},
+                {504, "gateway timeout"},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(phrases); i++)
+                if (phrases[i].status == status)
+                        return phrases[i].phrase;
+        return "unexpected status";
+}
