@@ -5,6 +5,7 @@
 
 #include "log.h"
 #include "store.h"
+#include "vault.h"
 
 static int store_fetch_one(const struct backend_config *b, const struct secret_request *sr,
                            struct fetched_secret *out) {
@@ -46,8 +47,13 @@ static int store_fetch_batch(const struct fetch_batch *batch) {
 static const struct backend_type {
         const char *type;
         int (*fetch_batch)(const struct fetch_batch *batch);
+        /* Optional: a type without leases or without a check leaves them NULL. */
+        int (*revoke)(const struct broker_config *cfg, const struct backend_config *b,
+                      const struct role *role, const struct lease_ref *leases, size_t n);
+        int (*check)(const struct broker_config *cfg, const struct backend_config *b);
 } backend_types[] = {
-        {"store", store_fetch_batch},
+        {"store", store_fetch_batch, NULL, NULL},
+        {"vault", vault_fetch_batch, vault_revoke_leases, vault_check},
 };
 
 static const struct backend_type *backend_type_find(const char *type) {
@@ -116,23 +122,82 @@ int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
         return 0;
 }
 
-int backend_revoke_leases(const struct broker_config *cfg, const json_t *secrets) {
+/* The backend name of a recorded ref ("vault:secret/x" -> "vault"), into buf. */
+static const char *ref_backend_name(const char *ref, char *buf, size_t size) {
+        const char *colon = ref ? strchr(ref, ':') : NULL;
+        if (!colon || (size_t)(colon - ref) >= size)
+                return NULL;
+        memcpy(buf, ref, (size_t)(colon - ref));
+        buf[colon - ref] = '\0';
+        return buf;
+}
+
+/* The leases of one backend, revoked together (one login, one connection). */
+static int revoke_backend(const struct broker_config *cfg, const struct role *role,
+                          const json_t *secrets, const char *backend, size_t first) {
+        size_t i, n = 0;
+        json_t *s;
+        char name[80];
+        _cleanup_free_ struct lease_ref *leases = calloc(json_array_size(secrets), sizeof *leases);
+        if (!leases)
+                return -ENOMEM;
+        json_array_foreach(secrets, i, s) {
+                const char *lease = json_get_string(s, "lease_id");
+                const char *ref = json_get_string(s, "ref");
+                if (i >= first && lease &&
+                    streq_ptr(ref_backend_name(ref, name, sizeof name), backend))
+                        leases[n++] = (struct lease_ref){lease, ref, json_get_string(s, "name")};
+        }
+        const struct backend_config *b = config_find_backend(cfg, backend);
+        const struct backend_type *t = b ? backend_type_find(b->type) : NULL;
+        if (!t || !t->revoke)
+                return log_error_errno(-EOPNOTSUPP, "lease %s (%s): no backend '%s' to revoke it",
+                                       leases[0].lease_id, leases[0].ref, backend);
+        return t->revoke(cfg, b, role, leases, n);
+}
+
+int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
+                          const json_t *secrets) {
+        const struct role *role = role_name ? config_find_role(cfg, role_name) : NULL;
         size_t i;
         json_t *s;
         int ret = 0;
 
         json_array_foreach(secrets, i, s) {
+                char name[80];
                 const char *lease = json_get_string(s, "lease_id");
+                const char *backend =
+                        ref_backend_name(json_get_string(s, "ref"), name, sizeof name);
                 if (!lease)
                         continue;
-                /* Only Vault hands out leases; its backend revokes them. */
-                ret = ret
-                              ?: log_error_errno(-EOPNOTSUPP,
-                                                 "lease %s (%s): no backend to revoke it", lease,
-                                                 json_get_string(s, "ref"));
+                if (!backend) {
+                        ret = ret ?: log_error_errno(-EINVAL, "lease %s: no ref recorded", lease);
+                        continue;
+                }
+                /* First lease of this backend: revoke all of its leases now. */
+                bool first = true;
+                for (size_t j = 0; j < i && first; j++) {
+                        char other[80];
+                        const json_t *o = json_array_get(secrets, j);
+                        first = !json_get_string(o, "lease_id") ||
+                                !streq_ptr(ref_backend_name(json_get_string(o, "ref"), other,
+                                                            sizeof other),
+                                           backend);
+                }
+                if (first) {
+                        int r = revoke_backend(cfg, role, secrets, backend, i);
+                        ret = ret ?: r;
+                }
         }
-        (void)cfg;
         return ret;
+}
+
+int backend_check(const struct broker_config *cfg, const struct backend_config *b) {
+        const struct backend_type *t = backend_type_find(b->type);
+        if (!t || !t->check)
+                return log_error_errno(-EOPNOTSUPP, "backend %s (%s): not available in this build",
+                                       b->name, b->type);
+        return t->check(cfg, b);
 }
 
 void fetched_done(struct fetched_secret *f, size_t n) {
@@ -140,6 +205,9 @@ void fetched_done(struct fetched_secret *f, size_t n) {
                 f[i].value = secret_free(f[i].value);
                 free(f[i].version);
                 free(f[i].lease_id);
-                f[i].version = f[i].lease_id = NULL;
+                free(f[i].file);
+                free(f[i].owner);
+                free(f[i].group);
+                f[i].version = f[i].lease_id = f[i].file = f[i].owner = f[i].group = NULL;
         }
 }

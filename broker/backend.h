@@ -11,6 +11,13 @@ struct fetched_secret {
         char *version; /* backend's version, NULL when it has none */
         char *lease_id; /* leased dynamic secret, NULL otherwise */
         long lease_duration; /* seconds */
+        /* File metadata a backend may supply (Keywhiz, as keysync applied it). The request's
+         * own io.lockbox.mode.NAME, io.lockbox.uid and io.lockbox.gid win over it; owner and
+         * group are names, looked up in the container's /etc/passwd and /etc/group. */
+        char *file; /* the file's name on the tmpfs (a valid secret name); NULL: the name */
+        bool has_mode;
+        mode_t mode; /* permission bits */
+        char *owner, *group; /* NULL when the backend says nothing */
 };
 
 /* The secrets of one request that name one backend: a backend fetches them together (one
@@ -33,6 +40,19 @@ int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 void fetched_done(struct fetched_secret *f, size_t n);
 
-/* Revoke the leases recorded for a container (its state's "secrets" array). Logs each failure;
+/* A lease recorded in a container's state, for the backend that revokes it. */
+struct lease_ref {
+        const char *lease_id;
+        const char *ref; /* the secret's ref, for messages */
+        const char *name; /* the secret's name */
+};
+
+/* Revoke the leases recorded for a container (its state's "secrets" array), authenticating as
+ * role_name (the state's "role"; NULL or unknown: the backend's own auth). Logs each failure;
  * returns the first error. */
-int backend_revoke_leases(const struct broker_config *cfg, const json_t *secrets);
+int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
+                          const json_t *secrets);
+
+/* `check` for a backend type other than the store: reach it, log in; one line printed.
+ * -EOPNOTSUPP (logged) for a type without a check. */
+int backend_check(const struct broker_config *cfg, const struct backend_config *b);

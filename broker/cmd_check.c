@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include "backend.h"
 #include "cmd.h"
 #include "log.h"
 #include "state.h"
@@ -10,7 +11,7 @@ static const char check_usage[] =
         "Validate the configuration, open the state directory, and reach each backend (for the\n"
         "store: its key and directory). Prints one line a backend; exit 0 when all are usable.\n";
 
-static int check_backend(const struct backend_config *b) {
+static int check_backend(const struct broker_config *cfg, const struct backend_config *b) {
         if (streq_ptr(b->type, "store")) {
                 struct store st = {.dir = b->store_dir, .key_file = b->store_key_file};
                 char **names = NULL;
@@ -24,8 +25,7 @@ static int check_backend(const struct backend_config *b) {
                 printf("backend %s (store): ok, %zu secret(s)\n", b->name, n);
                 return 0;
         }
-        return log_error_errno(-EOPNOTSUPP, "backend %s (%s): not available in this build", b->name,
-                               b->type);
+        return backend_check(cfg, b);
 }
 
 int cmd_check(const struct broker_ctx *ctx, int argc, char **argv) {
@@ -52,7 +52,7 @@ int cmd_check(const struct broker_ctx *ctx, int argc, char **argv) {
                 printf("state directory %s: ok\n", cfg->state_dir);
         }
         for (size_t i = 0; i < cfg->n_backends; i++)
-                if (check_backend(&cfg->backends[i]) < 0)
+                if (check_backend(cfg, &cfg->backends[i]) < 0)
                         failed++;
         return failed ? EXIT_FAILED : EXIT_DONE;
 }

@@ -213,7 +213,8 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
         json_int_t wpid = json_integer_value(json_object_get(state, "watcher_pid"));
         json_int_t wstart = json_integer_value(json_object_get(state, "watcher_start"));
         watcher_stop((pid_t)wpid, (unsigned long long)wstart);
-        int revoked = backend_revoke_leases(cfg, json_object_get(state, "secrets"));
+        int revoked = backend_revoke_leases(cfg, json_get_string(state, "role"),
+                                            json_object_get(state, "secrets"));
         r = state_remove(cfg->state_dir, container_id);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "container %s: cannot remove state", container_id),
