@@ -4,6 +4,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 
 #include "fdutil.h"
@@ -42,7 +43,7 @@ static int ensure_private_dir(int parent_fd, const char *name, int *ret_fd) {
         return 0;
 }
 
-int state_dir_open(const char *state_dir, int *ret_fd) {
+int state_private_dir(const char *state_dir, const char *sub, int *ret_fd) {
         _cleanup_close_ int top = -1;
         int r;
 
@@ -51,9 +52,76 @@ int state_dir_open(const char *state_dir, int *ret_fd) {
         if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
         r = ensure_private_dir(AT_FDCWD, state_dir, &top);
+        if (r < 0 || !sub) {
+                if (r >= 0)
+                        *ret_fd = TAKE_FD(top);
+                return r;
+        }
+        return ensure_private_dir(top, sub, ret_fd);
+}
+
+int state_dir_open(const char *state_dir, int *ret_fd) {
+        return state_private_dir(state_dir, "containers", ret_fd);
+}
+
+/* Lock the file at dir/name, retrying when it was removed and made again while we waited: a
+ * lock on an unlinked inode would exclude nobody. */
+static int lock_file_at(int dir_fd, const char *name, int *ret_fd) {
+        for (int attempt = 0; attempt < 100; attempt++) {
+                struct stat held, now;
+                _cleanup_close_ int fd =
+                        openat(dir_fd, name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+                if (fd < 0)
+                        return negative_errno();
+                while (flock(fd, LOCK_EX) < 0)
+                        if (errno != EINTR)
+                                return negative_errno();
+                if (fstat(fd, &held) < 0)
+                        return negative_errno();
+                if (fstatat(dir_fd, name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    held.st_ino == now.st_ino && held.st_dev == now.st_dev) {
+                        *ret_fd = TAKE_FD(fd);
+                        return 0;
+                }
+        }
+        return -EDEADLK;
+}
+
+int state_lock(const char *state_dir, const char *id, int *ret_fd) {
+        _cleanup_close_ int dir_fd = -1, fd = -1;
+        char lock[300], record[300];
+        struct stat st;
+
+        if (!state_id_is_valid(id))
+                return -EINVAL;
+        int r = state_dir_open(state_dir, &dir_fd);
         if (r < 0)
                 return r;
-        return ensure_private_dir(top, "containers", ret_fd);
+        snprintf(lock, sizeof lock, "%s.lock", id);
+        snprintf(record, sizeof record, "%s.json", id);
+        r = lock_file_at(dir_fd, lock, &fd);
+        if (r < 0)
+                return r;
+        if (fstatat(dir_fd, record, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                r = negative_errno();
+                (void)unlinkat(dir_fd, lock, 0);
+                return r;
+        }
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int state_unlock(int fd, const char *state_dir, const char *id, bool forget) {
+        if (fd < 0)
+                return -1;
+        if (forget) {
+                _cleanup_close_ int dir_fd = -1;
+                char lock[300];
+                snprintf(lock, sizeof lock, "%s.lock", id);
+                if (state_dir_open(state_dir, &dir_fd) >= 0)
+                        (void)unlinkat(dir_fd, lock, 0);
+        }
+        return safe_close(fd);
 }
 
 int state_save(const char *state_dir, const json_t *state) {

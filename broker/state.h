@@ -9,12 +9,21 @@
 /*
  * The state directory (default /run/lockbox, on /run's tmpfs, 0700 root): one file a container
  * that holds secrets, containers/<id>.json, written atomically. It holds names, refs, versions,
- * leases, the generation and the watcher's identity: never a value, never a hash of one.
+ * leases, the generation and the watcher's identity: never a value, and never a plain hash of
+ * one. To tell whether a value changed on rotation it keeps a keyed digest of each value
+ * (BLAKE2b keyed with digest.key, 32 random bytes in this directory, root only, see digest.h):
+ * a MAC says nothing about the value to whoever lacks the key, unlike a plain hash, which would
+ * let anyone who reads the record test guesses of a low-entropy password.
  *
  *   {"version":1,"id":"c1","pid":123,"pid_start":456,"rootfs":"/b/rootfs","dir":"/run/secrets",
- *    "role":"default","generation":1,"created":"2026-...Z","uid":0,"gid":0,
+ *    "role":"default","generation":1,"created":"2026-...Z","last_rotation":null,"uid":0,"gid":0,
  *    "rotate_signal":"USR1","consumed":false,"watcher_pid":0,"watcher_start":0,
- *    "secrets":[{"name":"db","ref":"store:db","mode":"0400","version":null,"lease_id":null}]}
+ *    "secrets":[{"name":"db","ref":"store:db","mode":"0400","optional":false,"version":null,
+ *                "lease_id":null,"lease_expires":null,"placed":true,"digest":"HEX"}],
+ *    "retired_leases":[{"lease_id":"...","ref":"vault:...","generation":1}]}
+ *
+ * retired_leases (absent when empty): leases replaced by a rotation and not yet revoked, because
+ * the application may not have the new value yet; revoke and poststop revoke them too.
  */
 
 /* A container id is used as a file name: 1..256 of [A-Za-z0-9_.-], not starting with '.'. */
@@ -22,6 +31,18 @@ bool state_id_is_valid(const char *id);
 
 /* Create the directory tree if missing (0700) and check it is root's and private. */
 int state_dir_open(const char *state_dir, int *ret_fd);
+/* The same for the state directory itself (sub NULL) or one of its subdirectories. */
+int state_private_dir(const char *state_dir, const char *sub, int *ret_fd);
+
+/*
+ * Serialise changes to one container's record between the broker's commands (rotate, revoke,
+ * poststop) and its watcher (which marks the record consumed): an exclusive flock on
+ * containers/<id>.lock, held until state_unlock. -ENOENT when the container has no record (the
+ * lock file is then removed again, so that none is left for a container that is gone).
+ */
+int state_lock(const char *state_dir, const char *id, int *ret_fd);
+/* Release; with forget, remove the lock file first (the record is gone for good). Returns -1. */
+int state_unlock(int fd, const char *state_dir, const char *id, bool forget);
 
 int state_save(const char *state_dir, const json_t *state);
 /* -ENOENT when the container has no state. */
