@@ -43,7 +43,10 @@ int write_full(int fd, const void *buf, size_t size) {
 }
 
 int read_file_at(int dirfd, const char *path, size_t max, char **ret, size_t *ret_size) {
-        _cleanup_close_ int fd = openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        /* O_NONBLOCK: a FIFO where a file was expected (rotation reads a manifest on a tmpfs
+         * the container can write to) must fail the S_ISREG check, not block us in open(). */
+        _cleanup_close_ int fd =
+                openat(dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return negative_errno();
         struct stat st;

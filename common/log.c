@@ -3,6 +3,7 @@
 
 #include <stdarg.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "fdutil.h"
 
@@ -29,6 +30,36 @@ void log_set_fd(int fd) {
 
 const char *log_program(void) {
         return log_prog;
+}
+
+static int log_saved_fd = -1;
+
+int log_capture_begin(void) {
+        if (log_saved_fd >= 0)
+                return -EBUSY;
+        int fd = memfd_create("lockbox-log", MFD_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        log_saved_fd = log_fd;
+        log_fd = fd;
+        return fd;
+}
+
+char *log_capture_end(int handle) {
+        if (handle < 0 || handle != log_fd)
+                return NULL;
+        log_fd = log_saved_fd;
+        log_saved_fd = -1;
+        off_t size = lseek(handle, 0, SEEK_END);
+        char *text = size >= 0 ? malloc((size_t)size + 1) : NULL;
+        ssize_t n = text ? pread(handle, text, (size_t)size, 0) : -1;
+        close(handle);
+        if (n < 0) {
+                free(text);
+                return NULL;
+        }
+        text[n] = '\0';
+        return text;
 }
 
 int log_internal(enum log_level level, int err, const char *fmt, ...) {

@@ -24,6 +24,16 @@ enum log_level log_get_level(void);
 void log_set_fd(int fd);
 const char *log_program(void);
 
+/*
+ * Capture: until log_capture_end, lines go to a private memfd instead. For a caller that turns
+ * a failure deep down into one line of its own (rotation reports "c1 db: failed: WHY"); what
+ * was captured is returned and the caller re-emits what it does not use. begin returns a
+ * handle (the memfd) or a negative errno; end restores the previous fd and returns the text
+ * (malloc'd, NUL-terminated, "" when nothing was logged; NULL on allocation failure).
+ */
+int log_capture_begin(void);
+char *log_capture_end(int handle);
+
 /* Returns -abs(err) (or -EIO when err is 0) so callers can "return log_error_errno(r, ...)". */
 int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
 
