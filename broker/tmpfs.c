@@ -11,6 +11,8 @@
 #include <sys/statfs.h>
 #include <sys/wait.h>
 
+#include <sodium.h>
+
 #include "fdutil.h"
 #include "json.h"
 #include "log.h"
@@ -46,8 +48,9 @@ int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, 
         snprintf(buf, sizeof buf, "%" PRIu64, spec->size_max);
         if ((r = fsconfig_string(fs_fd, "size", buf)) < 0)
                 return r;
-        /* Inodes: one a file, the manifest, and a little room for the shim's own work. */
-        snprintf(buf, sizeof buf, "%zu", n_files + 8);
+        /* Inodes: one a file, the manifest, room for the shim's own work, and for a rotation's
+         * temporary files (tmpfs_replace writes every new file before it renames any). */
+        snprintf(buf, sizeof buf, "%zu", 2 * n_files + 8);
         if ((r = fsconfig_string(fs_fd, "nr_inodes", buf)) < 0)
                 return r;
         snprintf(buf, sizeof buf, "%04o", (unsigned)dir_mode_for(files, n_files));
@@ -72,6 +75,17 @@ int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, 
                 return negative_errno();
         *ret_mount_fd = mount_fd;
         return 0;
+}
+
+/* The owner a file gets: its own when a backend gave one, else the directory's. */
+static struct tmpfs_spec tmpfs_file_owner(const struct tmpfs_spec *spec,
+                                          const struct tmpfs_file *f) {
+        struct tmpfs_spec s = *spec;
+        if (f->has_owner) {
+                s.host_uid = f->host_uid;
+                s.host_gid = f->host_gid;
+        }
+        return s;
 }
 
 static int write_one(int dir_fd, const char *name, const void *data, size_t size, mode_t mode,
@@ -105,8 +119,9 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
 
         for (size_t i = 0; i < n_files; i++) {
                 const struct tmpfs_file *f = &files[i];
-                r = write_one(dir_fd, f->name, secret_cdata(f->value), secret_size(f->value),
-                              f->mode, spec);
+                struct tmpfs_spec owner = tmpfs_file_owner(spec, f);
+                r = write_one(dir_fd, tmpfs_file_name(f), secret_cdata(f->value),
+                              secret_size(f->value), f->mode, &owner);
                 /* Full: the caller says so with the configured size, in one line. */
                 if (r == -ENOSPC)
                         return r;
@@ -114,7 +129,7 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
                         return log_error_errno(r, "secret '%s': cannot write to the tmpfs",
                                                f->name);
                 snprintf(entries[i].name, sizeof entries[i].name, "%s", f->name);
-                snprintf(entries[i].file, sizeof entries[i].file, "%s", f->name);
+                snprintf(entries[i].file, sizeof entries[i].file, "%s", tmpfs_file_name(f));
                 entries[i].size = secret_size(f->value);
                 entries[i].mode = f->mode;
                 secret_hash(f->value, entries[i].blake2b);
@@ -133,6 +148,87 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
                 return r;
         if (r < 0)
                 return log_error_errno(r, "container %s: cannot write the manifest", container_id);
+        return 0;
+}
+
+/* ".lockbox-new.<random>": a name the container cannot guess ahead and squat on (it owns the
+ * directory), and one that no manifest can name (manifest files never start with '.'). */
+static void temp_name(char buf[TMPFS_TEMP_NAME_MAX]) {
+        uint8_t r[8];
+        char hex[2 * sizeof r + 1];
+        randombytes_buf(r, sizeof r);
+        sodium_bin2hex(hex, sizeof hex, r, sizeof r);
+        snprintf(buf, TMPFS_TEMP_NAME_MAX, ".lockbox-new.%s", hex);
+}
+
+static void unlink_temps(int dir_fd, char (*temps)[TMPFS_TEMP_NAME_MAX], size_t n) {
+        for (size_t i = 0; i < n; i++)
+                if (temps[i][0])
+                        (void)unlinkat(dir_fd, temps[i], 0);
+}
+
+/* Every new file under a temporary name; on failure none is left. */
+static int replace_write_temps(int dir_fd, const struct tmpfs_spec *spec,
+                               const struct tmpfs_file *files, size_t n,
+                               char (*temps)[TMPFS_TEMP_NAME_MAX]) {
+        for (size_t i = 0; i < n; i++) {
+                temp_name(temps[i]);
+                int r = write_one(dir_fd, temps[i], secret_cdata(files[i].value),
+                                  secret_size(files[i].value), files[i].mode, spec);
+                if (r < 0) {
+                        temps[i][0] = '\0';
+                        unlink_temps(dir_fd, temps, i);
+                        return log_error_errno(r, "secret '%s': cannot write to the tmpfs",
+                                               files[i].name);
+                }
+        }
+        return 0;
+}
+
+int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manifest *m,
+                  const struct tmpfs_file *files, size_t n_files, ino_t *ret_manifest_ino) {
+        _cleanup_free_ char(*temps)[TMPFS_TEMP_NAME_MAX] = calloc(n_files + 1, sizeof *temps);
+        _cleanup_free_ char *text = NULL;
+        char manifest_tmp[TMPFS_TEMP_NAME_MAX];
+        struct stat st;
+
+        if (!temps)
+                return -ENOMEM;
+        int r = manifest_format(m, &text);
+        if (r < 0)
+                return r;
+        /* Everything is written before anything is renamed: a failure here (ENOSPC, EDQUOT)
+         * leaves the previous generation exactly as it was. */
+        r = replace_write_temps(dir_fd, spec, files, n_files, temps);
+        if (r < 0)
+                return r;
+        temp_name(manifest_tmp);
+        r = write_one(dir_fd, manifest_tmp, text, strlen(text), 0400, spec);
+        if (r >= 0 && fstatat(dir_fd, manifest_tmp, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                r = negative_errno();
+        if (r < 0) {
+                (void)unlinkat(dir_fd, manifest_tmp, 0);
+                unlink_temps(dir_fd, temps, n_files);
+                return log_error_errno(r, "container %s: cannot write the manifest", m->container);
+        }
+        /* rename(2) replaces each name in one step: a reader opens the old file or the new one,
+         * never a partial or missing one. The manifest goes last, so that its hashes describe
+         * files that are already there. */
+        for (size_t i = 0; i < n_files; i++)
+                if (renameat(dir_fd, temps[i], dir_fd, files[i].name) < 0) {
+                        r = log_error_errno(errno, "secret '%s': cannot replace it on the tmpfs",
+                                            files[i].name);
+                        (void)unlinkat(dir_fd, manifest_tmp, 0);
+                        unlink_temps(dir_fd, temps + i, n_files - i);
+                        return r;
+                }
+        if (renameat(dir_fd, manifest_tmp, dir_fd, MANIFEST_FILE) < 0) {
+                r = log_error_errno(errno, "container %s: cannot replace the manifest",
+                                    m->container);
+                (void)unlinkat(dir_fd, manifest_tmp, 0);
+                return r;
+        }
+        *ret_manifest_ino = st.st_ino;
         return 0;
 }
 

@@ -10,10 +10,18 @@
 
 /* One file to lay down on the tmpfs. */
 struct tmpfs_file {
-        const char *name; /* secret name, also the file name */
+        const char *name; /* secret name, also the file name unless file is set */
         const struct secret *value;
         mode_t mode;
+        const char *file; /* the file's name when a backend gave another (Keywhiz), or NULL */
+        bool has_owner; /* the file's own owner (backend metadata); else the spec's */
+        uint32_t host_uid, host_gid;
 };
+
+/* The name the file has on the tmpfs and in the manifest. */
+static inline const char *tmpfs_file_name(const struct tmpfs_file *f) {
+        return f->file ? f->file : f->name;
+}
 
 struct tmpfs_spec {
         uint64_t size_max; /* bytes */
@@ -29,6 +37,18 @@ int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, 
  * mode) and then the manifest, last, into the mount behind mount_fd. */
 int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *container_id,
                 uint64_t generation, const struct tmpfs_file *files, size_t n_files);
+
+#define TMPFS_TEMP_NAME_MAX 32
+
+/*
+ * Rotation of a tmpfs that is still mounted (no shim consumed it): dir_fd is its root, opened
+ * from the watcher's mount fd. Each file is written under a temporary name (O_EXCL, mode 0,
+ * then owner and mode), all of them before any is renamed over its secret's name; then the
+ * manifest m, last, the same way. A failure before the first rename changes nothing. Returns
+ * the new manifest's inode, so that the caller can tell whether the shim consumed it since.
+ */
+int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manifest *m,
+                  const struct tmpfs_file *files, size_t n_files, ino_t *ret_manifest_ino);
 
 /*
  * In a child that joins the mount namespace of the process behind pidfd: open rootfs (a path
