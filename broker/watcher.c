@@ -3,11 +3,18 @@
 
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/inotify.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include "fdutil.h"
@@ -17,13 +24,57 @@
 #include "state.h"
 #include "tmpfs.h"
 
-/* Mark the container's record: its secrets were consumed and the tmpfs is gone. */
+/* How long `rotate` waits for the watcher to answer: it answers at once from its poll loop;
+ * silence means it is busy unmounting after a consumption, and the caller backs off. */
+#define WATCHER_REPLY_TIMEOUT_MS 2000
+
+/* What the watcher holds and watches, for its loop. */
+struct watcher {
+        int ifd, mount_fd, pidfd, listen_fd, signal_fd;
+        int watch_dir_fd; /* <state_dir>/watch, to remove our socket by name */
+        ino_t sock_ino; /* our socket's inode, so that we never remove a successor's */
+        char sock_name[WATCHER_SOCK_NAME_MAX];
+        const char *state_dir, *id;
+};
+
+void watcher_socket_name(const char *container_id, char name[WATCHER_SOCK_NAME_MAX]) {
+        uint8_t h[SECRET_HASH_BYTES];
+        char hex[2 * SECRET_HASH_BYTES + 1];
+        /* A fixed-length name: ids may be 256 characters, sun_path holds 108. */
+        hash_bytes(container_id, strlen(container_id), h);
+        hash_to_hex(h, hex);
+        snprintf(name, WATCHER_SOCK_NAME_MAX, "%.32s.sock", hex);
+}
+
+static void sun_at(struct sockaddr_un *sa, int dir_fd, const char *name) {
+        *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+        snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", dir_fd, name);
+}
+
+/* Mark the container's record: its secrets were consumed and the tmpfs is gone. Under the
+ * record's lock, and only while the record still names us: a rotation may have placed a newer
+ * generation with a watcher of its own. */
 static void watcher_mark_consumed(const char *state_dir, const char *id) {
         _cleanup_json_ json_t *state = NULL;
-        if (state_load(state_dir, id, &state) < 0)
+        int lock = -1;
+        if (state_lock(state_dir, id, &lock) < 0)
                 return;
-        json_object_set_new(state, "consumed", json_true());
-        (void)state_save(state_dir, state);
+        if (state_load(state_dir, id, &state) >= 0 &&
+            json_integer_value(json_object_get(state, "watcher_pid")) == (json_int_t)getpid()) {
+                json_object_set_new(state, "consumed", json_true());
+                (void)state_save(state_dir, state);
+        }
+        state_unlock(lock, state_dir, id, false);
+}
+
+static void watcher_remove_socket(struct watcher *w) {
+        struct stat st;
+        if (w->listen_fd >= 0)
+                w->listen_fd = safe_close(w->listen_fd);
+        if (w->watch_dir_fd >= 0 &&
+            fstatat(w->watch_dir_fd, w->sock_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+            st.st_ino == w->sock_ino)
+                (void)unlinkat(w->watch_dir_fd, w->sock_name, 0);
 }
 
 static bool manifest_deleted(int ifd) {
@@ -40,24 +91,63 @@ static bool manifest_deleted(int ifd) {
         return false;
 }
 
-static _noreturn_ void watcher_loop(int ifd, int mount_fd, int pidfd, const char *state_dir,
-                                    const char *id) {
-        struct pollfd p[2] = {{.fd = ifd, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+/* One connection: only root may have the mount fd (the socket's directory is root's and 0700
+ * as well; this is the second lock on the door). */
+static void watcher_serve(const struct watcher *w) {
+        _cleanup_close_ int c = accept4(w->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (c < 0 || getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0 || cred.uid != 0)
+                return;
+        char payload = 'M';
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u = {};
+        struct iovec iov = {.iov_base = &payload, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof u.buf};
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &w->mount_fd, sizeof(int));
+        (void)sendmsg(c, &msg, MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static _noreturn_ void watcher_loop(struct watcher *w) {
+        struct pollfd p[4] = {{.fd = w->ifd, .events = POLLIN},
+                              {.fd = w->pidfd, .events = POLLIN},
+                              {.fd = w->listen_fd, .events = POLLIN},
+                              {.fd = w->signal_fd, .events = POLLIN}};
 
         for (;;) {
-                if (poll(p, 2, -1) < 0) {
+                if (poll(p, ARRAY_SIZE(p), -1) < 0) {
                         if (errno == EINTR)
                                 continue;
+                        watcher_remove_socket(w);
                         _exit(1);
                 }
-                if (p[1].revents)
-                        _exit(0); /* the container is gone, and its mount with it */
-                if (p[0].revents && manifest_deleted(ifd))
+                if (p[1].revents || p[3].revents) {
+                        /* The container is gone (and its mount with it), or poststop, revoke
+                         * or a rotation stops us. */
+                        watcher_remove_socket(w);
+                        _exit(0);
+                }
+                if (p[2].revents)
+                        watcher_serve(w);
+                if (p[0].revents && manifest_deleted(w->ifd))
                         break;
         }
-        int r = tmpfs_detach(mount_fd, pidfd);
+        /* The socket goes first: a pending `rotate` gets an error at once instead of waiting
+         * for us, and a rotation that mounts a fresh tmpfs may start a successor under the
+         * same name as soon as the record says consumed. */
+        watcher_remove_socket(w);
+        int r = tmpfs_detach(w->mount_fd, w->pidfd);
         if (r >= 0 || r == -EINVAL)
-                watcher_mark_consumed(state_dir, id);
+                watcher_mark_consumed(w->state_dir, w->id);
         _exit(r >= 0 ? 0 : 1);
 }
 
@@ -77,9 +167,49 @@ static int watcher_setup(int mount_fd, int *ret_ifd) {
         return 0;
 }
 
+/* The hand-over socket, <state_dir>/watch/<hash of id>.sock, and a signalfd for SIGTERM. */
+static int watcher_listen(struct watcher *w) {
+        struct sockaddr_un sa;
+        struct stat st;
+        sigset_t set;
+
+        int r = state_private_dir(w->state_dir, "watch", &w->watch_dir_fd);
+        if (r < 0)
+                return r;
+        watcher_socket_name(w->id, w->sock_name);
+        /* A stale socket of a watcher that was killed: a new watcher is only started once the
+         * previous one's mount was consumed, so nothing that name stands for is alive. */
+        (void)unlinkat(w->watch_dir_fd, w->sock_name, 0);
+        w->listen_fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (w->listen_fd < 0)
+                return negative_errno();
+        sun_at(&sa, w->watch_dir_fd, w->sock_name);
+        umask(0177); /* the socket: 0600 */
+        if (bind(w->listen_fd, (struct sockaddr *)&sa, sizeof sa) < 0 ||
+            listen(w->listen_fd, 4) < 0 ||
+            fstatat(w->watch_dir_fd, w->sock_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                return negative_errno();
+        w->sock_ino = st.st_ino;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sigaddset(&set, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+                return negative_errno();
+        w->signal_fd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+        return w->signal_fd < 0 ? negative_errno() : 0;
+}
+
 static _noreturn_ void watcher_main(int report_fd, int mount_fd, int pidfd, const char *state_dir,
                                     const char *id) {
-        int ifd = -1;
+        struct watcher w = {.ifd = -1,
+                            .mount_fd = mount_fd,
+                            .pidfd = pidfd,
+                            .listen_fd = -1,
+                            .signal_fd = -1,
+                            .watch_dir_fd = -1,
+                            .state_dir = state_dir,
+                            .id = id};
         int keep[] = {report_fd, mount_fd, pidfd};
         pid_t self = getpid();
 
@@ -88,15 +218,18 @@ static _noreturn_ void watcher_main(int report_fd, int mount_fd, int pidfd, cons
         if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
                 _exit(1);
         (void)close_all_fds_except(keep, ARRAY_SIZE(keep));
-        int r = watcher_setup(mount_fd, &ifd);
+        int r = watcher_setup(mount_fd, &w.ifd);
+        if (r >= 0)
+                r = watcher_listen(&w);
         int report[2] = {r, (int)self};
         (void)write_full(report_fd, report, sizeof report);
         close(report_fd);
-        if (r < 0)
+        if (r < 0) {
+                watcher_remove_socket(&w);
                 _exit(1);
-        watcher_loop(ifd, mount_fd, pidfd, state_dir, id);
+        }
+        watcher_loop(&w);
 }
-
 int watcher_spawn(int mount_fd, int pidfd, const char *state_dir, const char *container_id,
                   pid_t *ret_pid, unsigned long long *ret_start) {
         int pfd[2];
@@ -140,18 +273,108 @@ int watcher_spawn(int mount_fd, int pidfd, const char *state_dir, const char *co
 }
 
 void watcher_stop(pid_t pid, unsigned long long start) {
+        /* Only our watcher: same name and same start time, so a reused pid is never hit. */
+        if (watcher_is_alive(pid, start))
+                (void)kill(pid, SIGTERM);
+}
+
+bool watcher_is_alive(pid_t pid, unsigned long long start) {
         char path[64];
         _cleanup_free_ char *comm = NULL;
         unsigned long long now;
 
         if (pid <= 1)
-                return;
+                return false;
         snprintf(path, sizeof path, "/proc/%d/comm", (int)pid);
-        /* Only our watcher: same name and same start time, so a reused pid is never hit. */
-        if (read_file_at(AT_FDCWD, path, 64, &comm, NULL) < 0 ||
-            strncmp(comm, WATCHER_COMM, strlen(WATCHER_COMM)) != 0)
+        return read_file_at(AT_FDCWD, path, 64, &comm, NULL) >= 0 &&
+               strncmp(comm, WATCHER_COMM, strlen(WATCHER_COMM)) == 0 &&
+               proc_start_time(pid, &now) >= 0 && now == start;
+}
+
+int watcher_wait_exit(pid_t pid, unsigned long long start, int timeout_ms) {
+        _cleanup_close_ int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+        if (pidfd < 0)
+                return errno == ESRCH ? 0 : negative_errno();
+        /* Checked after the pidfd is open: from here on the pid cannot be reused under us. */
+        if (!watcher_is_alive(pid, start))
+                return 0;
+        struct pollfd p = {.fd = pidfd, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, timeout_ms)) < 0 && errno == EINTR)
+                ;
+        return n > 0 ? 0 : -ETIMEDOUT;
+}
+
+static int watcher_receive_fd(int sock, int *ret_fd) {
+        struct pollfd p = {.fd = sock, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, WATCHER_REPLY_TIMEOUT_MS)) < 0 && errno == EINTR)
+                ;
+        if (n <= 0)
+                return n < 0 ? negative_errno() : -ETIMEDOUT;
+        char payload;
+        union {
+                char buf[CMSG_SPACE(sizeof(int))];
+                struct cmsghdr align;
+        } u = {};
+        struct iovec iov = {.iov_base = &payload, .iov_len = 1};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = u.buf,
+                             .msg_controllen = sizeof u.buf};
+        ssize_t got = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+        if (got < 0)
+                return negative_errno();
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        if (got != 1 || payload != 'M' || !cm || cm->cmsg_level != SOL_SOCKET ||
+            cm->cmsg_type != SCM_RIGHTS || cm->cmsg_len != CMSG_LEN(sizeof(int)))
+                return -EBADMSG;
+        memcpy(ret_fd, CMSG_DATA(cm), sizeof(int));
+        return 0;
+}
+
+int watcher_take_mount(const char *state_dir, const char *container_id, pid_t watcher_pid,
+                       int *ret_mount_fd) {
+        _cleanup_close_ int dir_fd = -1, sock = -1, fd = -1;
+        char name[WATCHER_SOCK_NAME_MAX];
+        struct sockaddr_un sa;
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        struct statfs sfs;
+        struct stat st;
+
+        int r = state_private_dir(state_dir, "watch", &dir_fd);
+        if (r < 0)
+                return r;
+        watcher_socket_name(container_id, name);
+        sun_at(&sa, dir_fd, name);
+        sock = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (sock < 0)
+                return negative_errno();
+        if (connect(sock, (struct sockaddr *)&sa, sizeof sa) < 0)
+                return errno == ENOENT || errno == ECONNREFUSED ? -ENOTCONN : negative_errno();
+        /* The listener's credentials, taken at its listen(): the watcher the record names. */
+        if (getsockopt(sock, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return negative_errno();
+        if (cred.uid != 0 || cred.pid != watcher_pid)
+                return -EPERM;
+        r = watcher_receive_fd(sock, &fd);
+        if (r < 0)
+                return r;
+        /* The root of a tmpfs, as fsmount made it: anything else is not ours to write into. */
+        if (fstatfs(fd, &sfs) < 0 || fstat(fd, &st) < 0)
+                return negative_errno();
+        if (sfs.f_type != TMPFS_MAGIC || !S_ISDIR(st.st_mode))
+                return -EBADMSG;
+        *ret_mount_fd = TAKE_FD(fd);
+        return 0;
+}
+
+void watcher_forget_socket(const char *state_dir, const char *container_id) {
+        _cleanup_close_ int dir_fd = -1;
+        char name[WATCHER_SOCK_NAME_MAX];
+        if (state_private_dir(state_dir, "watch", &dir_fd) < 0)
                 return;
-        if (proc_start_time(pid, &now) < 0 || now != start)
-                return;
-        (void)kill(pid, SIGTERM);
+        watcher_socket_name(container_id, name);
+        (void)unlinkat(dir_fd, name, 0);
 }

@@ -6,6 +6,7 @@
 #include "macro.h"
 
 #define WATCHER_COMM "lockbox-watch"
+#define WATCHER_SOCK_NAME_MAX 40
 
 /*
  * The watcher: a detached process (setsid, double fork, stdio on /dev/null, no other fd but
@@ -16,9 +17,31 @@
  *
  * watcher_spawn returns once the watcher's inotify watch is in place, so it must be called
  * before the tmpfs is attached: no deletion can be missed.
+ *
+ * Rotation of a tmpfs that is still mounted needs that mount: the path in the container leads
+ * wherever the container wants it to, the mount fd only to our tmpfs. So the watcher listens on
+ * <state_dir>/watch/<hash of the id>.sock (root's directory, 0700; socket 0600) and hands its
+ * mount fd (SCM_RIGHTS) to a root peer. It removes the socket before it unmounts, so that a
+ * rotation that asks while the shim is consuming gets an error at once rather than a mount that
+ * is about to go.
  */
 int watcher_spawn(int mount_fd, int pidfd, const char *state_dir, const char *container_id,
                   pid_t *ret_pid, unsigned long long *ret_start);
 
 /* Stop a watcher recorded in a state file, if that pid is still our watcher. */
 void watcher_stop(pid_t pid, unsigned long long start);
+/* Is that pid our watcher (name and start time)? */
+bool watcher_is_alive(pid_t pid, unsigned long long start);
+/* Wait up to timeout_ms for the watcher to exit: 0 once it is gone, -ETIMEDOUT. */
+int watcher_wait_exit(pid_t pid, unsigned long long start, int timeout_ms);
+
+/* The mount fd of the container's watcher (whose pid the record names): the root of the tmpfs,
+ * checked to be one. -ENOTCONN when no watcher listens, -ETIMEDOUT when it does not answer
+ * (it is unmounting), -EPERM when the listener is not that watcher. */
+int watcher_take_mount(const char *state_dir, const char *container_id, pid_t watcher_pid,
+                       int *ret_mount_fd);
+/* Remove the container's socket (revoke, poststop: the watcher may have been killed). */
+void watcher_forget_socket(const char *state_dir, const char *container_id);
+
+/* The socket's file name for a container. */
+void watcher_socket_name(const char *container_id, char name[WATCHER_SOCK_NAME_MAX]);
