@@ -10,24 +10,49 @@
 #include "audit.h"
 #include "backend.h"
 #include "cmd.h"
+#include "digest.h"
 #include "fdutil.h"
+#include "filemeta.h"
 #include "log.h"
 #include "policy.h"
 #include "state.h"
 #include "tmpfs.h"
 #include "watcher.h"
 
-static json_t *secrets_summary(const struct request *req, const struct fetched_secret *f) {
+void place_time_now(char buf[PLACE_TIME_MAX], long offset_s) {
+        time_t when = time(NULL) + offset_s;
+        struct tm tm;
+        gmtime_r(&when, &tm);
+        strftime(buf, PLACE_TIME_MAX, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+json_t *place_secret_entry(const struct secret_request *sr, const struct fetched_secret *f,
+                           const struct secret *digest_key) {
+        char mode[8], expires[PLACE_TIME_MAX], digest[DIGEST_HEX_BYTES];
+        bool placed = f && f->value;
+        bool leased = f && f->lease_id && f->lease_duration > 0;
+
+        snprintf(mode, sizeof mode, "%04o", (unsigned)sr->mode);
+        if (leased)
+                place_time_now(expires, f->lease_duration);
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s?, s:s?, s:b}", "name", sr->name,
+                              "ref", sr->ref_text, "mode", mode, "optional", sr->optional,
+                              "version", f ? f->version : NULL, "lease_id", f ? f->lease_id : NULL,
+                              "lease_expires", leased ? expires : NULL, "placed", placed);
+        /* Only in the state (root's, private): what rotation compares the next fetch with. */
+        if (o && placed && digest_key) {
+                digest_value(digest_key, f->value, digest);
+                if (json_object_set_new(o, "digest", json_string(digest)) < 0)
+                        o = (json_decref(o), NULL);
+        }
+        return o;
+}
+
+static json_t *secrets_summary(const struct request *req, const struct fetched_secret *f,
+                               const struct secret *digest_key) {
         json_t *a = json_array();
         for (size_t i = 0; a && i < req->n_secrets; i++) {
-                const struct secret_request *sr = &req->secrets[i];
-                char mode[8];
-                snprintf(mode, sizeof mode, "%04o", (unsigned)sr->mode);
-                json_t *o =
-                        json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s?, s:b}", "name", sr->name, "ref",
-                                  sr->ref_text, "mode", mode, "optional", sr->optional, "version",
-                                  f ? f[i].version : NULL, "lease_id", f ? f[i].lease_id : NULL,
-                                  "placed", f ? f[i].value != NULL : false);
+                json_t *o = place_secret_entry(&req->secrets[i], f ? &f[i] : NULL, digest_key);
                 if (!o || json_array_append_new(a, o) < 0) {
                         json_decref(a);
                         return NULL;
@@ -36,32 +61,29 @@ static json_t *secrets_summary(const struct request *req, const struct fetched_s
         return a;
 }
 
+/* The record of a new placement; the watcher's identity is filled in by place_fresh_tmpfs. */
 static json_t *state_new(const struct placement *p, const struct request *req, const char *role,
-                         const struct fetched_secret *f, pid_t watcher,
-                         unsigned long long watcher_start) {
+                         const struct fetched_secret *f, const struct secret *digest_key) {
         unsigned long long pid_start = 0;
-        char when[32];
-        time_t now = time(NULL);
-        struct tm tm;
+        char when[PLACE_TIME_MAX];
 
         (void)proc_start_time(p->pid, &pid_start);
-        gmtime_r(&now, &tm);
-        strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:I, s:I, s:s, "
+        place_time_now(when, 0);
+        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, s:s, "
                          "s:b, s:i, s:I, s:o}",
                          "version", 1, "id", p->container_id, "pid", (int)p->pid, "pid_start",
                          (json_int_t)pid_start, "bundle", p->bundle, "rootfs", p->rootfs, "dir",
                          req->dir, "role", role, "generation", (json_int_t)1, "created", when,
-                         "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid, "rotate_signal",
-                         signal_name(req->rotate_signal), "consumed", 0, "watcher_pid",
-                         (int)watcher, "watcher_start", (json_int_t)watcher_start, "secrets",
-                         secrets_summary(req, f));
+                         "last_rotation", "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid,
+                         "rotate_signal", signal_name(req->rotate_signal), "consumed", 0,
+                         "watcher_pid", 0, "watcher_start", (json_int_t)0, "secrets",
+                         secrets_summary(req, f, digest_key));
 }
 
 static int audit_event(const struct broker_config *cfg, const char *event, const char *id,
                        const char *role, const struct request *req, const struct fetched_secret *f,
                        const char *result, const char *reason) {
-        _cleanup_json_ json_t *secrets = secrets_summary(req, f);
+        _cleanup_json_ json_t *secrets = secrets_summary(req, f, NULL);
         return audit_write(cfg->audit_log, event, id, role, secrets, result, reason);
 }
 
@@ -106,67 +128,108 @@ static const char *attach_reason(int r) {
         }
 }
 
-/* Everything from the tmpfs to the attached mount. On failure nothing is left. */
-static int place_mount(const struct broker_config *cfg, const struct placement *p,
-                       const struct request *req, const struct role *role,
-                       const struct fetched_secret *f) {
-        _cleanup_free_ struct tmpfs_file *files = calloc(req->n_secrets + 1, sizeof *files);
+static void attach_failed(const char *container_id, const char *dir, int r) {
+        const char *why = attach_reason(r);
+        if (why)
+                log_error("container %s: target %s: %s", container_id, dir, why);
+        else
+                log_error_errno(r, "container %s: cannot mount at %s", container_id, dir);
+}
+
+int place_fresh_tmpfs(const struct broker_config *cfg, const struct fresh_tmpfs *t, json_t *state,
+                      const json_t *previous) {
         _cleanup_close_ int mount_fd = -1, pidfd = -1;
-        struct tmpfs_spec spec = {cfg->tmpfs_size, p->host_uid, p->host_gid};
-        size_t n = 0;
+        struct tmpfs_spec spec = {cfg->tmpfs_size, t->host_uid, t->host_gid};
+        const char *id = t->container_id;
         int r;
 
-        if (!files)
-                return log_error_errno(-ENOMEM, "container %s", p->container_id);
-        for (size_t i = 0; i < req->n_secrets; i++)
-                if (f[i].value)
-                        files[n++] = (struct tmpfs_file){req->secrets[i].name, f[i].value,
-                                                         req->secrets[i].mode};
-
-        pidfd = (int)syscall(SYS_pidfd_open, p->pid, 0);
+        pidfd = t->pidfd >= 0 ? fcntl(t->pidfd, F_DUPFD_CLOEXEC, 3)
+                              : (int)syscall(SYS_pidfd_open, t->pid, 0);
         if (pidfd < 0)
-                return log_error_errno(errno, "container %s: process %d", p->container_id,
-                                       (int)p->pid);
-        r = tmpfs_create(&spec, files, n, &mount_fd);
+                return log_error_errno(errno, "container %s: process %d", id, (int)t->pid);
+        r = tmpfs_create(&spec, t->files, t->n_files, &mount_fd);
         if (r == -ENOSYS)
                 return log_error_errno(r, "the new mount API (Linux 5.2+) is required");
         if (r < 0)
-                return log_error_errno(r, "container %s: cannot create the tmpfs", p->container_id);
-        r = tmpfs_write(mount_fd, &spec, p->container_id, 1, files, n);
+                return log_error_errno(r, "container %s: cannot create the tmpfs", id);
+        r = tmpfs_write(mount_fd, &spec, id, t->generation, t->files, t->n_files);
         if (r == -ENOSPC)
                 return log_error_errno(r,
                                        "container %s: secrets exceed the tmpfs size of %llu "
                                        "bytes (defaults.tmpfs_size)",
-                                       p->container_id, (unsigned long long)cfg->tmpfs_size);
+                                       id, (unsigned long long)cfg->tmpfs_size);
         if (r < 0)
                 return r;
 
         pid_t wpid;
         unsigned long long wstart;
-        r = watcher_spawn(mount_fd, pidfd, cfg->state_dir, p->container_id, &wpid, &wstart);
+        r = watcher_spawn(mount_fd, pidfd, cfg->state_dir, id, &wpid, &wstart);
         if (r < 0)
-                return log_error_errno(r, "container %s: cannot start the watcher",
-                                       p->container_id);
-        _cleanup_json_ json_t *state = state_new(p, req, role->name, f, wpid, wstart);
-        r = state ? state_save(cfg->state_dir, state) : -ENOMEM;
+                return log_error_errno(r, "container %s: cannot start the watcher", id);
+        /* Recorded before the attach: once the tmpfs is in the container the shim may consume
+         * it at once, and the watcher then marks this record. */
+        r = json_object_set_new(state, "watcher_pid", json_integer(wpid)) < 0 ||
+                            json_object_set_new(state, "watcher_start",
+                                                json_integer((json_int_t)wstart)) < 0
+                    ? -ENOMEM
+                    : state_save(cfg->state_dir, state);
         if (r < 0) {
                 watcher_stop(wpid, wstart);
-                return log_error_errno(r, "container %s: cannot record state in %s",
-                                       p->container_id, cfg->state_dir);
+                return log_error_errno(r, "container %s: cannot record state in %s", id,
+                                       cfg->state_dir);
         }
-        r = tmpfs_attach(mount_fd, pidfd, p->rootfs, req->dir, p->create_dirs);
+        r = tmpfs_attach(mount_fd, pidfd, t->rootfs, t->dir, t->create_dirs);
         if (r < 0) {
                 watcher_stop(wpid, wstart);
-                (void)state_remove(cfg->state_dir, p->container_id);
-                const char *why = attach_reason(r);
-                if (why) {
-                        log_error("container %s: target %s: %s", p->container_id, req->dir, why);
-                        return r;
-                }
-                return log_error_errno(r, "container %s: cannot mount at %s", p->container_id,
-                                       req->dir);
+                if (previous)
+                        (void)state_save(cfg->state_dir, previous);
+                else
+                        (void)state_remove(cfg->state_dir, id);
+                attach_failed(id, t->dir, r);
+                return r;
         }
         return 0;
+}
+
+/* Everything from the tmpfs to the attached mount. On failure nothing is left. */
+static int place_mount(const struct broker_config *cfg, const struct placement *p,
+                       const struct request *req, const struct role *role,
+                       const struct fetched_secret *f) {
+        _cleanup_free_ struct tmpfs_file *files = calloc(req->n_secrets + 1, sizeof *files);
+        _cleanup_secret_ struct secret *digest_key = NULL;
+        size_t n = 0;
+
+        if (!files)
+                return log_error_errno(-ENOMEM, "container %s", p->container_id);
+        /* File name, mode and owner: the request's, or a backend's metadata (Keywhiz). */
+        int r = filemeta_files(p, req, f, files, &n);
+        if (r < 0)
+                return r;
+        /* Without the key the record has no digests, and the first rotation replaces every
+         * secret instead of only those that changed: worth a warning, not a failed start. */
+        r = digest_key_load(cfg->state_dir, &digest_key);
+        if (r < 0)
+                log_warning_errno(r,
+                                  "container %s: no digest key in %s; rotation will treat "
+                                  "every secret as changed",
+                                  p->container_id, cfg->state_dir);
+        _cleanup_json_ json_t *state = state_new(p, req, role->name, f, digest_key);
+        if (!state)
+                return log_error_errno(-ENOMEM, "container %s", p->container_id);
+        struct fresh_tmpfs t = {
+                .container_id = p->container_id,
+                .pid = p->pid,
+                .pidfd = -1,
+                .rootfs = p->rootfs,
+                .dir = req->dir,
+                .create_dirs = p->create_dirs,
+                .host_uid = p->host_uid,
+                .host_gid = p->host_gid,
+                .generation = 1,
+                .files = files,
+                .n_files = n,
+        };
+        return place_fresh_tmpfs(cfg, &t, state, NULL);
 }
 
 int place_request(const struct broker_config *cfg, const struct placement *p,
@@ -199,13 +262,10 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         return r < 0 ? EXIT_FAILED : EXIT_DONE;
 }
 
-int place_forget(const struct broker_config *cfg, const char *container_id, const char *event) {
+static int place_forget_locked(const struct broker_config *cfg, const char *container_id,
+                               const char *event, bool *ret_removed) {
         _cleanup_json_ json_t *state = NULL;
         int r = state_load(cfg->state_dir, container_id, &state);
-        if (r == -ENOENT) {
-                log_debug("container %s: no state, nothing to revoke", container_id);
-                return EXIT_DONE;
-        }
         if (r < 0)
                 return log_error_errno(r, "container %s: cannot read state", container_id),
                        EXIT_FAILED;
@@ -213,17 +273,43 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
         json_int_t wpid = json_integer_value(json_object_get(state, "watcher_pid"));
         json_int_t wstart = json_integer_value(json_object_get(state, "watcher_start"));
         watcher_stop((pid_t)wpid, (unsigned long long)wstart);
-        int revoked = backend_revoke_leases(cfg, json_get_string(state, "role"),
-                                            json_object_get(state, "secrets"));
+        watcher_forget_socket(cfg->state_dir, container_id);
+        const char *role = json_get_string(state, "role");
+        int revoked = backend_revoke_leases(cfg, role, json_object_get(state, "secrets"));
+        /* Leases a rotation replaced and had not revoked yet (the shim had not taken the new
+         * generation): the container is gone, nothing needs them now. */
+        const json_t *retired = json_get_array(state, "retired_leases");
+        if (retired) {
+                int r2 = backend_revoke_leases(cfg, role, retired);
+                revoked = revoked < 0 ? revoked : r2;
+        }
         r = state_remove(cfg->state_dir, container_id);
         if (r < 0 && r != -ENOENT)
                 return log_error_errno(r, "container %s: cannot remove state", container_id),
                        EXIT_FAILED;
-        audit_write(cfg->audit_log, event, container_id, json_get_string(state, "role"),
-                    json_object_get(state, "secrets"), revoked < 0 ? "failed" : "ok",
-                    revoked < 0 ? "lease revocation failed" : NULL);
+        *ret_removed = true;
+        audit_write(cfg->audit_log, event, container_id, role, json_object_get(state, "secrets"),
+                    revoked < 0 ? "failed" : "ok", revoked < 0 ? "lease revocation failed" : NULL);
         log_info("container %s: revoked and forgotten", container_id);
         return revoked < 0 ? EXIT_FAILED : EXIT_DONE;
+}
+
+int place_forget(const struct broker_config *cfg, const char *container_id, const char *event) {
+        int lock = -1;
+        /* The lock waits for a rotation under way, so that nothing it started (a tmpfs, a
+         * watcher, a record) outlives the container. */
+        int r = state_lock(cfg->state_dir, container_id, &lock);
+        if (r == -ENOENT) {
+                log_debug("container %s: no state, nothing to revoke", container_id);
+                return EXIT_DONE;
+        }
+        if (r < 0)
+                return log_error_errno(r, "container %s: cannot lock its state", container_id),
+                       EXIT_FAILED;
+        bool removed = false;
+        int status = place_forget_locked(cfg, container_id, event, &removed);
+        state_unlock(lock, cfg->state_dir, container_id, removed);
+        return status;
 }
 
 static int read_map(pid_t pid, const char *which, uint32_t id, uint32_t *ret) {
