@@ -13,6 +13,7 @@ static const char usage[] =
         "Commands:\n"
         "  hook [prestart|createRuntime|poststop]   OCI hook; container state on stdin\n"
         "  inject --pid PID [...] NAME=REF...       place secrets into a running container\n"
+        "  rotate (--all | ID...) [--secret NAME]...  fetch again, replace what changed, notify\n"
         "  status [--json] [ID]                     containers, secret names, refs, versions\n"
         "  revoke ID                                what poststop does, by hand\n"
         "  store init|put NAME [--file F]|ls|rm NAME the sealed local store (values from stdin)\n"
@@ -31,8 +32,9 @@ static const struct {
         const char *name;
         int (*fn)(const struct broker_ctx *, int, char **);
 } commands[] = {
-        {"hook", cmd_hook},     {"inject", cmd_inject}, {"status", cmd_status},
-        {"revoke", cmd_revoke}, {"store", cmd_store},   {"check", cmd_check},
+        {"hook", cmd_hook},     {"inject", cmd_inject}, {"rotate", cmd_rotate},
+        {"status", cmd_status}, {"revoke", cmd_revoke}, {"store", cmd_store},
+        {"check", cmd_check},
 };
 
 int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret) {

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <getopt.h>
+#include <string.h>
+
+#include "cmd.h"
+#include "digest.h"
+#include "fdutil.h"
+#include "log.h"
+#include "rotate.h"
+#include "state.h"
+
+static const char rotate_usage[] =
+        "Usage: lockbox-broker rotate (--all | ID...) [--secret NAME]... [--grace SECONDS]\n"
+        "\n"
+        "Fetch each container's secrets again and place what changed as a new generation:\n"
+        "replaced in place while the tmpfs is still mounted, or on a fresh tmpfs and the shim\n"
+        "signalled (the container's rotate signal) when the shim consumed it. Prints one line\n"
+        "per container and secret: unchanged, rotated (old -> new version), or failed (why).\n"
+        "\n"
+        "  --all              every container with a record (one that is not running is\n"
+        "                     skipped and said so)\n"
+        "  --secret NAME      only this secret (repeatable)\n"
+        "  --grace SECONDS    how long a replaced lease is kept for the application to take\n"
+        "                     the new generation before it is revoked anyway (default 30)\n"
+        "\n"
+        "Exit status: 0 when nothing failed, 1 when anything did, 2 usage.\n";
+
+struct rotate_args {
+        struct rotate_options o;
+        char **ids;
+        size_t n_ids;
+};
+
+static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
+        static const struct option opts[] = {
+                {"all", no_argument, NULL, 'a'},
+                {"secret", required_argument, NULL, 's'},
+                {"grace", required_argument, NULL, 'g'},
+                {"help", no_argument, NULL, 'h'},
+                {},
+        };
+        uint64_t seconds;
+        int c;
+
+        a->o.only = calloc((size_t)argc + 1, sizeof *a->o.only);
+        if (!a->o.only)
+                return -ENOMEM;
+        a->o.grace_ms = ROTATE_GRACE_DEFAULT_MS;
+        optind = 1;
+        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+                switch (c) {
+                case 'a':
+                        a->o.all = true;
+                        break;
+                case 's':
+                        if (!secret_name_is_valid(optarg))
+                                return log_error_errno(-EINVAL,
+                                                       "rotate: --secret %s: not a "
+                                                       "secret name",
+                                                       optarg);
+                        a->o.only[a->o.n_only++] = optarg;
+                        break;
+                case 'g':
+                        if (parse_uint64(optarg, &seconds) < 0 || seconds > 3600)
+                                return log_error_errno(
+                                        -EINVAL, "rotate: --grace %s: seconds, 0 to 3600", optarg);
+                        a->o.grace_ms = (int)seconds * 1000;
+                        break;
+                case 'h':
+                        fputs(rotate_usage, stdout);
+                        return 1;
+                default:
+                        return -EINVAL;
+                }
+        }
+        a->ids = argv + optind;
+        a->n_ids = (size_t)(argc - optind);
+        if (a->o.all == (a->n_ids > 0))
+                return log_error_errno(-EINVAL, "rotate: give --all or container ids (not both)");
+        for (size_t i = 0; i < a->n_ids; i++)
+                if (!state_id_is_valid(a->ids[i]))
+                        return log_error_errno(-EINVAL, "rotate: '%s' is not a container id",
+                                               a->ids[i]);
+        return 0;
+}
+
+/* --all: the ids of every record, in order. */
+static int rotate_all(const struct broker_config *cfg, const struct secret *key,
+                      const struct rotate_options *o) {
+        _cleanup_json_ json_t *all = NULL;
+        int r = state_load_all(cfg->state_dir, &all);
+        if (r < 0)
+                return log_error_errno(r, "rotate: state directory %s", cfg->state_dir);
+        if (json_array_size(all) == 0)
+                puts("no containers hold secrets");
+        size_t i;
+        json_t *s;
+        int ret = 0;
+        json_array_foreach(all, i, s) {
+                r = rotate_container(cfg, key, json_get_string(s, "id"), o, stdout);
+                fflush(stdout);
+                ret = ret ?: r;
+        }
+        return ret;
+}
+
+int cmd_rotate(const struct broker_ctx *ctx, int argc, char **argv) {
+        _cleanup_config_ struct broker_config *cfg = NULL;
+        _cleanup_secret_ struct secret *key = NULL;
+        struct rotate_args a = {};
+
+        int r = rotate_parse(argc, argv, &a);
+        if (r != 0) {
+                free(a.o.only);
+                return r > 0 ? EXIT_DONE : EXIT_USAGE;
+        }
+        int status = broker_load_config(ctx, &cfg);
+        if (status != EXIT_DONE) {
+                free(a.o.only);
+                return status;
+        }
+        r = digest_key_load(cfg->state_dir, &key);
+        if (r < 0) {
+                log_error_errno(r, "rotate: digest key %s/%s", cfg->state_dir, DIGEST_KEY_FILE);
+                free(a.o.only);
+                return EXIT_FAILED;
+        }
+        int ret = 0;
+        if (a.o.all)
+                ret = rotate_all(cfg, key, &a.o);
+        for (size_t i = 0; i < a.n_ids; i++) {
+                r = rotate_container(cfg, key, a.ids[i], &a.o, stdout);
+                fflush(stdout);
+                ret = ret ?: r;
+        }
+        free(a.o.only);
+        return ret < 0 ? EXIT_FAILED : EXIT_DONE;
+}
