@@ -94,8 +94,14 @@ int token_cache_format(const struct token_cache_entry *e, struct secret **ret) {
                 p += 10 + secret_size(sid);
                 *p++ = '\n';
         }
-        if (e->wrapped[0])
-                p += sprintf(p, "wrapped %s\n", e->wrapped);
+        if (e->wrapped[0]) {
+                /* Not sprintf: its NUL would land one byte past the buffer (on sodium's
+                 * guard canary). */
+                size_t n = strlen(e->wrapped);
+                memcpy(p, "wrapped ", 8);
+                memcpy(p + 8, e->wrapped, n);
+                p[8 + n] = '\n';
+        }
         *ret = s;
         return 0;
 }
