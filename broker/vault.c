@@ -258,8 +258,8 @@ static int vault_batch_report(struct vault_batch *vb) {
                         continue;
                 }
                 if (it->error)
-                        return log_error_errno(it->error, "secret '%s' (%s): %s", sr->name,
-                                               sr->ref_text, it->why);
+                        return vault_fail(it->error, "secret '%s' (%s): %s", sr->name, sr->ref_text,
+                                          it->why);
         }
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
@@ -296,14 +296,12 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
         int r = vault_client_init(&vb->vc, cfg, batch->cfg->state_dir,
                                   http_now_ms() + cfg->timeout_ms, &why);
         if (r < 0)
-                return log_error_errno(r, "secret '%s' (%s): vault %s: %s", first->name,
-                                       first->ref_text, cfg->backend,
-                                       why ? why : "cannot set up the client");
+                return vault_fail(r, "secret '%s' (%s): vault %s: %s", first->name, first->ref_text,
+                                  cfg->backend, why ? why : "cannot set up the client");
         r = vault_authenticate(&vb->vc, false, msg, sizeof msg);
         if (r < 0)
-                return log_error_errno(r, "secret '%s' (%s): vault login (%s): %s", first->name,
-                                       first->ref_text, vault_auth_method_name(cfg->auth.method),
-                                       msg);
+                return vault_fail(r, "secret '%s' (%s): vault login (%s): %s", first->name,
+                                  first->ref_text, vault_auth_method_name(cfg->auth.method), msg);
         return 0;
 }
 
@@ -326,9 +324,9 @@ int vault_fetch_batch(const struct fetch_batch *batch) {
                 log_info("vault %s: cached token refused, logging in again", cfg.backend);
                 r = vault_authenticate(&vb.vc, true, msg, sizeof msg);
                 if (r < 0)
-                        return log_error_errno(r, "secret '%s' (%s): vault login (%s): %s",
-                                               batch->secrets[0]->name, batch->secrets[0]->ref_text,
-                                               vault_auth_method_name(cfg.auth.method), msg);
+                        return vault_fail(r, "secret '%s' (%s): vault login (%s): %s",
+                                          batch->secrets[0]->name, batch->secrets[0]->ref_text,
+                                          vault_auth_method_name(cfg.auth.method), msg);
                 vault_batch_reset(&vb);
                 r = vault_batch_run(&vb);
         }
@@ -385,8 +383,8 @@ static int vault_revoke_report(const struct vault_config *cfg, struct vault_revo
                 }
                 int e = vault_request_error(r, why, sizeof why);
                 ret = ret
-                              ?: log_error_errno(e, "lease %s (%s): cannot revoke: %s",
-                                                 rv[i].lease->lease_id, rv[i].lease->ref, why);
+                              ?: vault_fail(e, "lease %s (%s): cannot revoke: %s",
+                                            rv[i].lease->lease_id, rv[i].lease->ref, why);
         }
         return ret;
 }
@@ -445,8 +443,8 @@ int vault_revoke_leases(const struct broker_config *bcfg, const struct backend_c
         if (r >= 0)
                 r = vault_revoke_report(&cfg, rv, n);
         else
-                log_error_errno(r, "lease %s (%s): cannot revoke: vault %s: %s", leases[0].lease_id,
-                                leases[0].ref, cfg.backend, why ? why : "failed");
+                vault_fail(r, "lease %s (%s): cannot revoke: vault %s: %s", leases[0].lease_id,
+                           leases[0].ref, cfg.backend, why ? why : "failed");
         vault_revocations_free(rv, n);
         return r;
 }

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "config.h"
 #include "http.h"
+#include "log.h"
 #include "ref.h"
 #include "secret.h"
 #include "token_cache.h"
@@ -18,6 +19,15 @@
  *   vault_auth.c    token file, AppRole (wrapped secret id), cert, Kubernetes; token cache
  *   vault_kv.c      ref to API path, and parsing of every reply (pure: unit-tested, fuzzed)
  */
+
+/* Log a message that already says why (Vault's known error, a fixed phrase) without strerror
+ * appended, and return r. */
+#define vault_fail(r, ...)                                                                         \
+        ({                                                                                         \
+                int _vf_ = (r);                                                                    \
+                (void)log_internal(LOG_LEVEL_ERROR, 0, __VA_ARGS__);                               \
+                _vf_ < 0 ? _vf_ : -EIO;                                                            \
+        })
 
 /* ---- entry points for backend.c ------------------------------------------------------------ */
 

@@ -18,11 +18,13 @@
 static void vault_cache_name(const struct vault_config *c, char *buf, size_t size) {
         const struct vault_auth *a = &c->auth;
         const char *parts[] = {
-                c->backend,     c->role,         c->address,
-                c->server_name, c->namespace,    vault_auth_method_name(a->method),
-                a->mount,       a->role_id_file, a->secret_id_file,
-                a->name,        a->role,         a->jwt_file,
-                c->cert_file,
+                c->backend,        c->role,
+                c->address,        c->server_name,
+                c->namespace,      vault_auth_method_name(a->method),
+                a->mount,          a->role_id_file,
+                a->secret_id_file, a->name,
+                a->role,           a->jwt_file,
+                c->cert_file,      a->secret_id_wrapped ? "wrapped" : "",
         };
         char key[TOKEN_CACHE_KEY_LEN + 1];
         token_cache_key(parts, ARRAY_SIZE(parts), key);

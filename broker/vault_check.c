@@ -25,15 +25,24 @@ static char *vault_check_prefix(const char *glob, const char *backend) {
         return strndup(path, fixed);
 }
 
-/* Every distinct prefix, NULL-terminated. */
-static char **vault_check_prefixes(const struct broker_config *cfg, const char *backend) {
+static bool vault_check_role_overrides(const struct role *role, const char *backend) {
+        return role->auth && json_object_get(role->auth, backend);
+}
+
+/* Every distinct prefix of the roles that log in as `as` (NULL: the roles that use the
+ * backend's own auth), NULL-terminated. */
+static char **vault_check_prefixes(const struct broker_config *cfg, const char *backend,
+                                   const struct role *as) {
         size_t cap = 1, n = 0;
         for (size_t i = 0; i < cfg->n_roles; i++)
                 cap += cfg->roles[i].n_allow;
         char **out = calloc(cap, sizeof *out);
-        for (size_t i = 0; out && i < cfg->n_roles; i++)
-                for (size_t j = 0; j < cfg->roles[i].n_allow; j++) {
-                        char *p = vault_check_prefix(cfg->roles[i].allow[j], backend);
+        for (size_t i = 0; out && i < cfg->n_roles; i++) {
+                const struct role *role = &cfg->roles[i];
+                if (as ? role != as : vault_check_role_overrides(role, backend))
+                        continue;
+                for (size_t j = 0; j < role->n_allow; j++) {
+                        char *p = vault_check_prefix(role->allow[j], backend);
                         bool seen = !p;
                         for (size_t k = 0; k < n && !seen; k++)
                                 seen = streq_ptr(out[k], p);
@@ -42,6 +51,7 @@ static char **vault_check_prefixes(const struct broker_config *cfg, const char *
                         else
                                 out[n++] = p;
                 }
+        }
         return out;
 }
 
@@ -110,70 +120,65 @@ static int vault_check_mounts(struct vault_client *vc, char **prefixes, char *ok
         return r;
 }
 
-/* Each role that brings its own auth for this backend logs in too. */
-static void vault_check_roles(const struct broker_config *bcfg, const struct backend_config *b,
-                              char *ok, char *bad) {
-        for (size_t i = 0; i < bcfg->n_roles; i++) {
-                const struct role *role = &bcfg->roles[i];
-                _cleanup_(vault_config_done) struct vault_config cfg = {0};
-                _cleanup_(vault_client_done) struct vault_client vc = {0};
-                const char *why = NULL;
-                char msg[160], text[256];
-                if (!role->auth || !json_object_get(role->auth, b->name))
-                        continue;
-                if (vault_config_parse(bcfg, b, role, &cfg) < 0) {
-                        snprintf(text, sizeof text, "role %s: invalid auth", role->name);
-                        vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
-                        continue;
-                }
-                int r = vault_client_init(&vc, &cfg, bcfg->state_dir,
-                                          http_now_ms() + cfg.timeout_ms, &why);
-                if (r >= 0 && (r = vault_authenticate(&vc, false, msg, sizeof msg)) < 0)
-                        why = msg;
-                if (r < 0)
-                        snprintf(text, sizeof text, "role %s: login (%s): %s", role->name,
-                                 vault_auth_method_name(cfg.auth.method), why ? why : "failed");
-                else
-                        snprintf(text, sizeof text, "role %s: %s login ok", role->name,
-                                 vault_auth_method_name(cfg.auth.method));
-                vault_check_append(r < 0 ? bad : ok, VAULT_CHECK_LINE, r < 0 ? "; " : ", ", text);
-        }
-}
-
 static void vault_check_free_prefixes(char **p) {
         for (size_t i = 0; p && p[i]; i++)
                 free(p[i]);
         free(p);
 }
 
-int vault_check(const struct broker_config *bcfg, const struct backend_config *b) {
+/* Log in as the backend (role NULL) or as a role with its own auth, then look up the mounts
+ * that this identity's roles allow. One part of the line into ok or bad. */
+static void vault_check_as(const struct broker_config *bcfg, const struct backend_config *b,
+                           const struct role *role, char *ok, char *bad) {
         _cleanup_(vault_config_done) struct vault_config cfg = {0};
         _cleanup_(vault_client_done) struct vault_client vc = {0};
-        char ok[VAULT_CHECK_LINE] = "", bad[VAULT_CHECK_LINE] = "", msg[160];
+        char who[96], msg[160], text[VAULT_CHECK_LINE / 2], mounts[VAULT_CHECK_LINE] = "";
+        char problems[VAULT_CHECK_LINE] = "";
         const char *why = NULL;
+
+        snprintf(who, sizeof who, "%s%s", role ? "role " : "", role ? role->name : "");
+        if (vault_config_parse(bcfg, b, role, &cfg) < 0) {
+                snprintf(text, sizeof text, "%s%sinvalid configuration", who, *who ? ": " : "");
+                vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
+                return;
+        }
+        int r = vault_client_init(&vc, &cfg, bcfg->state_dir, http_now_ms() + cfg.timeout_ms, &why);
+        if (r >= 0 && (r = vault_authenticate(&vc, false, msg, sizeof msg)) < 0)
+                why = msg;
+        if (r < 0) {
+                snprintf(text, sizeof text, "%s%slogin (%s): %s", who, *who ? ": " : "",
+                         vault_auth_method_name(cfg.auth.method), why ? why : "failed");
+                vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
+                return;
+        }
+        char **prefixes = vault_check_prefixes(bcfg, b->name, role);
+        r = prefixes ? vault_check_mounts(&vc, prefixes, mounts, problems) : -ENOMEM;
+        vault_check_free_prefixes(prefixes);
+        if (r < 0)
+                snprintf(problems, sizeof problems, "mount lookup failed");
+        snprintf(text, sizeof text, "%s%s%s login%s, mounts: %s", who, *who ? ": " : "",
+                 vault_auth_method_name(cfg.auth.method),
+                 vc.token_from_cache ? " (cached token)" : "", *mounts ? mounts : "(none)");
+        vault_check_append(ok, VAULT_CHECK_LINE, "; ", text);
+        if (*problems) {
+                snprintf(text, sizeof text, "%s%s%s", who, *who ? ": " : "", problems);
+                vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
+        }
+}
+
+int vault_check(const struct broker_config *bcfg, const struct backend_config *b) {
+        _cleanup_(vault_config_done) struct vault_config cfg = {0};
+        char ok[VAULT_CHECK_LINE] = "", bad[VAULT_CHECK_LINE] = "";
 
         int r = vault_config_parse(bcfg, b, NULL, &cfg);
         if (r < 0)
                 return r;
-        r = vault_client_init(&vc, &cfg, bcfg->state_dir, http_now_ms() + cfg.timeout_ms, &why);
-        if (r < 0)
-                return log_error_errno(r, "backend %s (vault %s): %s", b->name, cfg.address, why);
-        r = vault_authenticate(&vc, false, msg, sizeof msg);
-        if (r < 0)
-                return log_error_errno(r, "backend %s (vault %s): login (%s): %s", b->name,
-                                       cfg.address, vault_auth_method_name(cfg.auth.method), msg);
-        char **prefixes = vault_check_prefixes(bcfg, b->name);
-        r = prefixes ? vault_check_mounts(&vc, prefixes, ok, bad) : -ENOMEM;
-        vault_check_free_prefixes(prefixes);
-        if (r < 0)
-                return log_error_errno(r, "backend %s (vault %s): mount lookup failed", b->name,
-                                       cfg.address);
-        vault_check_roles(bcfg, b, ok, bad);
+        vault_check_as(bcfg, b, NULL, ok, bad);
+        for (size_t i = 0; i < bcfg->n_roles; i++)
+                if (vault_check_role_overrides(&bcfg->roles[i], b->name))
+                        vault_check_as(bcfg, b, &bcfg->roles[i], ok, bad);
         if (*bad)
-                return log_error_errno(-EACCES, "backend %s (vault %s): %s login ok; %s", b->name,
-                                       cfg.address, vault_auth_method_name(cfg.auth.method), bad);
-        printf("backend %s (vault %s): ok, %s login%s, mounts: %s\n", b->name, cfg.address,
-               vault_auth_method_name(cfg.auth.method),
-               vc.token_from_cache ? " (cached token)" : "", *ok ? ok : "(none allowed)");
+                return vault_fail(-EACCES, "backend %s (vault %s): %s", b->name, cfg.address, bad);
+        printf("backend %s (vault %s): ok, %s\n", b->name, cfg.address, ok);
         return 0;
 }
