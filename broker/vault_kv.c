@@ -373,6 +373,9 @@ static int vault_read_meta(const json_t *j, const json_t *data, bool kv2, struct
         if (kv2) {
                 const json_t *meta = json_get_object(data, "metadata");
                 const json_t *v = meta ? json_object_get(meta, "version") : NULL;
+                /* Recorded in state and printed by status: a version is a positive number. */
+                if (json_is_integer(v) && json_integer_value(v) < 0)
+                        return -EBADMSG;
                 if (json_is_integer(v) &&
                     asprintf(&out->version, "%lld", (long long)json_integer_value(v)) < 0) {
                         out->version = NULL;
@@ -381,7 +384,15 @@ static int vault_read_meta(const json_t *j, const json_t *data, bool kv2, struct
         }
         const char *lease = json_get_string(j, "lease_id");
         if (lease && *lease) {
+                /* The lease id goes to the state file, the audit log and status's output:
+                 * printable ASCII only, so that a broken or hostile server cannot put a
+                 * newline or a terminal escape there (found by fuzz_vault_response). */
                 if (strlen(lease) > 1024)
+                        return -EBADMSG;
+                for (const char *c = lease; *c; c++)
+                        if (*c <= ' ' || *c >= 0x7f)
+                                return -EBADMSG;
+                if (json_integer_value(json_object_get(j, "lease_duration")) < 0)
                         return -EBADMSG;
                 if (!(out->lease_id = strdup(lease)))
                         return -ENOMEM;
