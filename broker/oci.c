@@ -748,9 +748,10 @@ static int req_secrets(struct req_builder *b, mode_t default_mode, struct reques
                 if (!s)
                         return log_invalid("request: %s: no secret '%s' is requested", it->origin,
                                            it->name);
-                if (it->kind == REQ_MODE)
+                if (it->kind == REQ_MODE) {
                         s->mode = (mode_t)it->num;
-                else
+                        s->mode_set = true;
+                } else
                         s->optional = it->num != 0;
         }
         return 0;

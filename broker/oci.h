@@ -53,6 +53,7 @@ struct secret_request {
         char *ref_text; /* as written, for messages, state and audit */
         struct ref ref;
         mode_t mode;
+        bool mode_set; /* io.lockbox.mode.NAME given: wins over a backend's metadata */
         bool optional;
 };
 
