@@ -3,6 +3,7 @@
 
 #include <string.h>
 
+#include "keywhiz.h"
 #include "log.h"
 #include "store.h"
 #include "vault.h"
@@ -54,6 +55,7 @@ static const struct backend_type {
 } backend_types[] = {
         {"store", store_fetch_batch, NULL, NULL},
         {"vault", vault_fetch_batch, vault_revoke_leases, vault_check},
+        {"keywhiz", keywhiz_fetch_batch, NULL, keywhiz_check},
 };
 
 static const struct backend_type *backend_type_find(const char *type) {
