@@ -146,7 +146,11 @@ static int revoke_backend(const struct broker_config *cfg, const struct role *ro
         json_array_foreach(secrets, i, s) {
                 const char *lease = json_get_string(s, "lease_id");
                 const char *ref = json_get_string(s, "ref");
-                if (i >= first && lease &&
+                bool seen = false;
+                /* Two fields of one dynamic secret share its lease: revoke it once. */
+                for (size_t k = 0; k < n && !seen; k++)
+                        seen = streq_ptr(leases[k].lease_id, lease);
+                if (i >= first && lease && !seen &&
                     streq_ptr(ref_backend_name(ref, name, sizeof name), backend))
                         leases[n++] = (struct lease_ref){lease, ref, json_get_string(s, "name")};
         }

@@ -12,6 +12,8 @@ struct vault_item {
         const struct secret_request *sr;
         struct fetched_secret *out;
         ssize_t mount; /* index into vault_batch.mounts, -1 while unknown */
+        char *api; /* the read's API path */
+        size_t owner; /* the item whose request reads api (itself, or an earlier one) */
         struct http_request req;
         struct vault_read read;
         int error;
@@ -31,6 +33,8 @@ static void vault_batch_reset(struct vault_batch *vb) {
                 struct vault_item *it = &vb->items[i];
                 http_request_done(&it->req);
                 vault_read_done(&it->read);
+                free(it->api);
+                it->api = NULL;
                 it->mount = -1;
                 it->error = 0;
                 it->why[0] = '\0';
@@ -198,29 +202,42 @@ static int vault_preflight(struct vault_batch *vb) {
 /* ---- reads ------------------------------------------------------------------------------------
  */
 
+/* Queue one read an API path: two fields of one secret come from one read, and for a dynamic
+ * secret that matters (a user name and a password must come from the same lease). */
+static int vault_read_queue(struct vault_batch *vb, struct http_request **reqs, size_t *n) {
+        for (size_t i = 0; i < vb->n; i++) {
+                struct vault_item *it = &vb->items[i];
+                const char *why = NULL;
+                if (it->error)
+                        continue;
+                const struct vault_mount *m = it->mount >= 0 ? &vb->mounts[it->mount] : NULL;
+                int r = vault_read_path(&it->sr->ref, m, &it->api, &why);
+                if (r < 0) {
+                        vault_item_fail(it, r, why ? why : "cannot build the path");
+                        continue;
+                }
+                it->owner = i;
+                for (size_t j = 0; j < i && it->owner == i; j++)
+                        if (!vb->items[j].error && streq_ptr(vb->items[j].api, it->api))
+                                it->owner = j;
+                if (it->owner != i)
+                        continue;
+                r = vault_request(&vb->vc, &it->req, "GET", it->api, true);
+                if (r < 0)
+                        return r;
+                reqs[(*n)++] = &it->req;
+        }
+        return 0;
+}
+
 static int vault_read_all(struct vault_batch *vb) {
         _cleanup_free_ struct http_request **reqs = calloc(vb->n, sizeof *reqs);
         size_t n = 0;
         if (!reqs)
                 return -ENOMEM;
-        for (size_t i = 0; i < vb->n; i++) {
-                struct vault_item *it = &vb->items[i];
-                _cleanup_free_ char *api = NULL;
-                const char *why = NULL;
-                if (it->error)
-                        continue;
-                const struct vault_mount *m = it->mount >= 0 ? &vb->mounts[it->mount] : NULL;
-                int r = vault_read_path(&it->sr->ref, m, &api, &why);
-                if (r < 0) {
-                        vault_item_fail(it, r, why ? why : "cannot build the path");
-                        continue;
-                }
-                r = vault_request(&vb->vc, &it->req, "GET", api, true);
-                if (r < 0)
-                        return r;
-                reqs[n++] = &it->req;
-        }
-        int r = http_perform(vb->vc.http, reqs, n);
+        int r = vault_read_queue(vb, reqs, &n);
+        if (r >= 0)
+                r = http_perform(vb->vc.http, reqs, n);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < vb->n; i++) {
@@ -228,15 +245,17 @@ static int vault_read_all(struct vault_batch *vb) {
                 if (it->error)
                         continue;
                 const struct vault_mount *m = it->mount >= 0 ? &vb->mounts[it->mount] : NULL;
-                if (it->req.error) {
-                        vault_item_fail(it, it->req.error, it->req.why);
+                const struct http_request *req = &vb->items[it->owner].req;
+                if (req->error) {
+                        vault_item_fail(it, req->error, req->why);
                         continue;
                 }
-                it->error = vault_parse_read(it->req.status, it->req.response.data,
-                                             it->req.response.size, m && m->kv_version == 2,
-                                             it->sr->ref.field, &it->read, it->why, sizeof it->why);
-                http_request_done(&it->req);
+                it->error = vault_parse_read(req->status, req->response.data, req->response.size,
+                                             m && m->kv_version == 2, it->sr->ref.field, &it->read,
+                                             it->why, sizeof it->why);
         }
+        for (size_t i = 0; i < vb->n; i++)
+                http_request_done(&vb->items[i].req);
         return 0;
 }
 

@@ -1,0 +1,56 @@
+#!/bin/bash
+# 42-vault-lease.sh — a dynamic secret (database/creds/app) under real runc: its lease is
+# recorded in the container's state and revoked (sys/leases/revoke) when the container stops
+# (poststop), or by `lockbox-broker revoke ID` (DESIGN §8).
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-vault.sh"
+
+TOK=hvs.$(new_secret)
+start_vault_fake "{
+ \"policies\": {\"app\": [{\"path\": \"database/creds/app\", \"capabilities\": [\"read\"]},
+                         {\"path\": \"sys/leases/revoke\", \"capabilities\": [\"update\"]}]},
+ \"tokens\": [{\"id\": \"$TOK\", \"policies\": [\"app\"], \"ttl\": \"1h\"}],
+ \"database\": {\"roles\": {\"app\": {\"default_ttl\": \"1h\", \"max_ttl\": \"24h\"}}}}"
+write_vault_config "$(auth_token "$TOK")"
+
+leases() {
+    vault_ctl GET /leases | "$PY" -c '
+import json, sys
+d = json.load(sys.stdin)
+d = d.get("leases", d) if isinstance(d, dict) else d
+print(" ".join("%s:%s" % (l["lease_id"].split("/")[-1][:6], "revoked" if l["revoked"] else "live") for l in d))'
+}
+
+# Stopped: poststop revokes.
+vault_run db pw=vault:database/creds/app#password user=vault:database/creds/app#username
+assert_eq "dynamic: runc run exits 0" 0 "$RC"
+assert_match "dynamic: a password" "$(out_value db fd.3)" '^.{8,}$'
+assert_match "dynamic: a user name" "$(out_value db fd.4)" '^v-'
+assert_eq "dynamic: user name and password from one read, one lease" 1 \
+    "$(vault_counter 'c["leases_issued"]')"
+assert_eq "dynamic: the lease is revoked after the container stopped" 1 \
+    "$(vault_counter 'c["leases_revoked"]')"
+assert_match "dynamic: the fake agrees" "$(leases)" '^[^ ]*:revoked$'
+assert_contains "the broker says so at -v" "$(cat "$T/broker.err")" "revoked"
+assert_clean db
+assert_no_secret_anywhere "$(out_value db fd.3)" "the database password"
+
+# Running: the lease is in the state (and in status); revoke by hand.
+make_bundle run /lockbox-shim -- /bin/lbx-testapp read-fd:3 sleep:30
+annotate run io.lockbox.secret.pw=vault:database/creds/app#password
+add_hooks run -v
+start_container run
+assert_eq "running: runc run -d exits 0" 0 "$RC"
+assert_match "running: the state records the lease" "$(cat "$STATE/containers/run.json")" \
+    '"lease_id":"database/creds/app/[^"]+"'
+assert_match "running: status shows it" "$(broker status run 2>&1)" 'lease=database/creds/app/'
+assert_eq "running: not revoked yet" 1 "$(vault_counter 'c["leases_revoked"]')"
+broker revoke run >/dev/null 2>&1 && rc=0 || rc=$?
+assert_eq "revoke: exit 0" 0 "$rc"
+assert_eq "revoke: the lease is revoked" 2 "$(vault_counter 'c["leases_revoked"]')"
+runc --root "$RUNC_ROOT" kill run KILL 2>/dev/null || true
+wait_stopped run || true
+delete_container run
+assert_eq "after delete: nothing more to revoke" 2 "$(vault_counter 'c["leases_revoked"]')"
+assert_clean run
+finish
