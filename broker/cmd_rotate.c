@@ -46,8 +46,10 @@ static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
         if (!a->o.only)
                 return -ENOMEM;
         a->o.grace_ms = ROTATE_GRACE_DEFAULT_MS;
-        optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        /* Permuting, so that options may follow the ids (rotate c1 --secret db); optind 0
+         * makes glibc start afresh, forgetting main()'s "+" (stop at the first non-option). */
+        optind = 0;
+        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
                 switch (c) {
                 case 'a':
                         a->o.all = true;

@@ -160,27 +160,15 @@ int rotate_record(json_t *state, const struct rotate_item *items, size_t n,
 
 void rotate_reason(const char *captured, const char *name, const char *ref, char *buf,
                    size_t size) {
-        /* The last line: the one that says what failed in the end. */
-        const char *line = captured ? captured : "";
-        size_t len = strlen(line);
-        while (len > 0 && line[len - 1] == '\n')
-                len--;
-        const char *start = line + len;
-        while (start > line && start[-1] != '\n')
-                start--;
-        len -= (size_t)(start - line);
-        size_t plen = strlen(log_program());
-        if (len > plen + 2 && strncmp(start, log_program(), plen) == 0 &&
-            strncmp(start + plen, ": ", 2) == 0)
-                start += plen + 2, len -= plen + 2;
+        char line[ROTATE_WHY_MAX + REF_MAX + 2 * SECRET_NAME_MAX];
         char prefix[REF_MAX + SECRET_NAME_MAX + 32];
+        log_capture_last(captured, line, sizeof line);
+        const char *start = line;
         snprintf(prefix, sizeof prefix, "secret '%s' (%s): ", name ? name : "", ref ? ref : "");
-        if (name && ref && len > strlen(prefix) && strncmp(start, prefix, strlen(prefix)) == 0)
-                start += strlen(prefix), len -= strlen(prefix);
-        if (len == 0)
-                snprintf(buf, size, "no reason given (run with -v)");
-        else
-                snprintf(buf, size, "%.*s", (int)len, start);
+        if (name && ref && strncmp(start, prefix, strlen(prefix)) == 0 &&
+            start[strlen(prefix)] != '\0')
+                start += strlen(prefix);
+        snprintf(buf, size, "%s", start[0] ? start : "no reason given (run with -v)");
 }
 
 /* ---- the secrets of one container -------------------------------------------------------- */
@@ -265,8 +253,7 @@ static void rotate_fetch_one(const struct broker_config *cfg, const struct role 
                 rotate_reason(text, it->req.name, it->req.ref_text, it->why, sizeof it->why);
                 return;
         }
-        if (text)
-                fputs(text, stderr);
+        log_capture_replay(text);
         if (it->fetched.value && digest_key)
                 digest_value(digest_key, it->fetched.value, it->digest);
 }
@@ -598,8 +585,7 @@ static void rotation_place(struct rotation *c) {
                 state_unlock(lock, c->cfg->state_dir, c->id, false);
         }
         if (r >= 0) {
-                if (text)
-                        fputs(text, stderr);
+                log_capture_replay(text);
                 return;
         }
         if (!c->why[0] && r == -EAGAIN)

@@ -62,6 +62,29 @@ char *log_capture_end(int handle) {
         return text;
 }
 
+void log_capture_last(const char *text, char *buf, size_t size) {
+        const char *line = text ? text : "";
+        size_t len = strlen(line);
+        while (len > 0 && line[len - 1] == '\n')
+                len--;
+        const char *start = line + len;
+        while (start > line && start[-1] != '\n')
+                start--;
+        len -= (size_t)(start - line);
+        size_t plen = strlen(log_prog);
+        if (len > plen + 2 && strncmp(start, log_prog, plen) == 0 &&
+            strncmp(start + plen, ": ", 2) == 0) {
+                start += plen + 2;
+                len -= plen + 2;
+        }
+        snprintf(buf, size, "%.*s", (int)len, start);
+}
+
+void log_capture_replay(const char *text) {
+        if (text && text[0])
+                (void)write_full(log_fd, text, strlen(text));
+}
+
 int log_internal(enum log_level level, int err, const char *fmt, ...) {
         int saved = errno;
         int ret = err == 0 ? -EIO : (err > 0 ? -err : err);

@@ -33,6 +33,10 @@ const char *log_program(void);
  */
 int log_capture_begin(void);
 char *log_capture_end(int handle);
+/* The last line of captured text without its "PROGRAM: " prefix, into buf ("" for none). */
+void log_capture_last(const char *text, char *buf, size_t size);
+/* Write captured text (already formatted lines) to the log as it is now. */
+void log_capture_replay(const char *text);
 
 /* Returns -abs(err) (or -EIO when err is 0) so callers can "return log_error_errno(r, ...)". */
 int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
