@@ -5,6 +5,7 @@
 #include <linux/magic.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
@@ -361,6 +362,13 @@ int consume_secrets(const struct consume_params *p, struct secret_set **ret) {
                 *ret = NULL;
                 return consume_nothing(p, why);
         }
+        /* The broker's in-place rotation takes this lock on the tmpfs root while it replaces
+         * files: with it held from the first read to the last unlink, we get one whole
+         * generation and never remove one we did not read. The broker holds it for
+         * milliseconds. */
+        while (flock(dirfd, LOCK_EX) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "%s: cannot lock the secrets tmpfs", p->dir);
         r = consume_read(dirfd, p->dir, &set);
         if (r < 0)
                 return r;

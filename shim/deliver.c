@@ -12,6 +12,12 @@
 #include "log.h"
 
 #define DELIVER_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL)
+/* --on-rotate signal:SIG rewrites the memfds the command holds, so they cannot be sealed
+ * against writes or size changes; F_SEAL_SEAL alone keeps the command from adding a seal that
+ * would make the rewrite fail. The price: the command itself can write to its copies, and a
+ * read racing with a rewrite can see a mix (the command re-reads after SIG). restart and exit
+ * keep every seal: a restart gets new memfds for what changed. */
+#define DELIVER_SEALS_REWRITABLE F_SEAL_SEAL
 
 static void deliver_strv_free(char **v) {
         if (!v)
@@ -26,12 +32,24 @@ void deliver_close_fds(struct delivery *d) {
                 d->moves[i].src = safe_close(d->moves[i].src);
 }
 
+static void deliver_held_free(char **names, int *memfds, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                if (names)
+                        free(names[i]);
+                if (memfds)
+                        safe_close(memfds[i]);
+        }
+        free(names);
+        free(memfds);
+}
+
 void deliver_done(struct delivery *d) {
         deliver_close_fds(d);
         free(d->moves);
         deliver_strv_free(d->argv);
         free(d->envp);
         free(d->fds_env);
+        deliver_held_free(d->names, d->memfds, d->n_secrets);
         *d = (struct delivery){};
 }
 
@@ -186,7 +204,7 @@ int deliver_build_env(char *const *env, char *fds_entry, char ***ret) {
 /* A sealed memfd holding the value: the application can read it (and mmap it, and reopen it
  * through /proc/self/fd/N) but nobody can change or resize it. It gets the owner and mode the
  * broker gave the file, so that reopening by path behaves as the file did. */
-static int deliver_memfd(const struct shim_secret *s, int *ret) {
+int deliver_memfd(const struct shim_secret *s, bool rewritable, int *ret) {
         _cleanup_close_ int fd = memfd_create(s->name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
         if (fd < 0)
                 return negative_errno();
@@ -203,7 +221,7 @@ static int deliver_memfd(const struct shim_secret *s, int *ret) {
                 log_debug_errno(errno, "secret '%s': memfd keeps the shim's owner", s->name);
         if (fchmod(fd, s->mode) < 0)
                 return negative_errno();
-        if (fcntl(fd, F_ADD_SEALS, DELIVER_SEALS) < 0)
+        if (fcntl(fd, F_ADD_SEALS, rewritable ? DELIVER_SEALS_REWRITABLE : DELIVER_SEALS) < 0)
                 return negative_errno();
         if (lseek(fd, 0, SEEK_SET) < 0)
                 return negative_errno();
@@ -272,32 +290,32 @@ static int deliver_check_limit(const char *const *names, const int *targets, siz
         return 0;
 }
 
-/* The fds: one memfd per secret with a target, and the stdin pipe. */
-static int deliver_make_fds(const struct shim_options *o, const struct secret_set *set,
-                            const int *targets, struct delivery *d) {
-        d->moves = calloc(set->n + 1, sizeof *d->moves);
+/* The fds the command gets: a duplicate of each held memfd that has a target (the shim keeps
+ * its own for a restart or a rewrite), and the stdin pipe, filled from its memfd. */
+static int deliver_make_fds(const struct shim_options *o, const int *targets, struct delivery *d) {
+        d->moves = calloc(d->n_secrets + 2, sizeof *d->moves);
         if (!d->moves)
                 return log_error_errno(-ENOMEM, "secrets");
-        for (size_t i = 0; i < set->n; i++) {
-                const struct shim_secret *s = &set->items[i];
-                bool on_stdin = o->stdin_name && streq_ptr(o->stdin_name, s->name);
-                if (targets[i] < 0 && !on_stdin)
-                        continue;
-                _cleanup_close_ int memfd = -1;
-                int r = deliver_memfd(s, &memfd);
-                if (r < 0)
-                        return log_error_errno(r, "secret '%s': cannot make a sealed memfd",
-                                               s->name);
-                if (on_stdin) {
+        for (size_t i = 0; i < d->n_secrets; i++) {
+                const char *name = d->names[i];
+                if (o->stdin_name && streq_ptr(o->stdin_name, name)) {
+                        struct stat st;
                         int rd = -1;
-                        r = deliver_stdin_pipe(s->name, memfd, secret_size(s->value), &rd,
-                                               &d->stdin_writer);
+                        if (fstat(d->memfds[i], &st) < 0)
+                                return log_error_errno(errno, "--stdin %s", name);
+                        int r = deliver_stdin_pipe(name, d->memfds[i], (size_t)st.st_size, &rd,
+                                                   &d->stdin_writer);
                         if (r < 0)
                                 return r;
                         d->moves[d->n_moves++] = (struct fd_move){rd, STDIN_FILENO};
                 }
-                if (targets[i] >= 0)
-                        d->moves[d->n_moves++] = (struct fd_move){TAKE_FD(memfd), targets[i]};
+                if (targets[i] < 0)
+                        continue;
+                int fd = fcntl(d->memfds[i], F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return log_error_errno(errno, "secret '%s': cannot duplicate its memfd",
+                                               name);
+                d->moves[d->n_moves++] = (struct fd_move){fd, targets[i]};
         }
         return 0;
 }
@@ -332,34 +350,63 @@ static int deliver_make_env(const char *const *names, const int *targets, size_t
         return 0;
 }
 
-int deliver_prepare(const struct shim_options *o, const struct secret_set *set, char *const *env,
-                    struct delivery *d) {
-        size_t n = set ? set->n : 0;
-        _cleanup_free_ const char **names = calloc(n + 1, sizeof *names);
+int deliver_prepare_held(const struct shim_options *o, char **names, int *memfds, size_t n,
+                         char *const *env, struct delivery *d) {
+        d->names = names;
+        d->memfds = memfds;
+        d->n_secrets = n;
         _cleanup_free_ int *targets = calloc(n + 1, sizeof *targets);
-        if (!names || !targets)
+        if (!targets)
                 return log_error_errno(-ENOMEM, "secrets");
-        for (size_t i = 0; i < n; i++)
-                names[i] = set->items[i].name;
+        const char *const *cnames = (const char *const *)names;
 
         /* Without secrets (--optional) a --fd, --stdin or {secret:NAME} has nothing to refer
          * to: they are left alone, so that {secret:NAME} reaches the command as the literal
          * text it can recognise rather than a path to an empty stand-in. */
-        if (set) {
-                int r = deliver_plan_fds(names, n, o->fds, o->n_fds, o->stdin_name, targets);
+        if (names) {
+                int r = deliver_plan_fds(cnames, n, o->fds, o->n_fds, o->stdin_name, targets);
                 if (r < 0)
                         return r;
-                r = deliver_check_limit(names, targets, n);
+                r = deliver_check_limit(cnames, targets, n);
                 if (r < 0)
                         return r;
         }
-        int r = deliver_make_argv(o, names, targets, n, set != NULL, d);
+        int r = deliver_make_argv(o, cnames, targets, n, names != NULL, d);
         if (r < 0)
                 return r;
-        r = deliver_make_env(names, targets, n, env, d);
+        r = deliver_make_env(cnames, targets, n, env, d);
         if (r < 0)
                 return r;
-        return set ? deliver_make_fds(o, set, targets, d) : 0;
+        /* A restart hands the same memfds to a new command: from their start again. */
+        for (size_t i = 0; i < n; i++)
+                (void)lseek(memfds[i], 0, SEEK_SET);
+        return names ? deliver_make_fds(o, targets, d) : 0;
+}
+
+int deliver_prepare(const struct shim_options *o, const struct secret_set *set, char *const *env,
+                    struct delivery *d) {
+        size_t n = set ? set->n : 0;
+        char **names = set ? calloc(n + 1, sizeof *names) : NULL;
+        int *memfds = set ? calloc(n + 1, sizeof *memfds) : NULL;
+        if (set && (!names || !memfds)) {
+                free(names);
+                free(memfds);
+                return log_error_errno(-ENOMEM, "secrets");
+        }
+        for (size_t i = 0; i < n; i++)
+                memfds[i] = -1;
+        for (size_t i = 0; i < n; i++) {
+                const struct shim_secret *s = &set->items[i];
+                names[i] = strdup(s->name);
+                int r = names[i] ? deliver_memfd(s, o->on_rotate == SHIM_ROTATE_SIGNAL, &memfds[i])
+                                 : -ENOMEM;
+                if (r < 0) {
+                        deliver_held_free(names, memfds, n);
+                        return log_error_errno(r, "secret '%s': cannot make a sealed memfd",
+                                               s->name);
+                }
+        }
+        return deliver_prepare_held(o, names, memfds, n, env, d);
 }
 
 int deliver_apply_layout(const struct fd_move *moves, size_t n) {

@@ -26,6 +26,12 @@ struct delivery {
         struct fd_move *moves;
         size_t n_moves;
         pid_t stdin_writer; /* helper feeding a --stdin secret larger than a pipe, or 0 */
+        /* What the shim keeps while the command runs (DESIGN §8): each secret's name and memfd
+         * (close-on-exec, never given away: the command gets a duplicate), for a restart with
+         * the same values or a rewrite in place. Set order; NULL without secrets. */
+        char **names;
+        int *memfds;
+        size_t n_secrets;
 };
 
 void deliver_done(struct delivery *d);
@@ -51,6 +57,13 @@ int deliver_build_env(char *const *env, char *fds_entry, char ***ret);
  * mounted: no fds, argv and --fd/--stdin left alone). Logs one line on failure. */
 int deliver_prepare(const struct shim_options *o, const struct secret_set *set, char *const *env,
                     struct delivery *d);
+/* The same from memfds the shim holds (a restart): d takes names and memfds (n of each, all
+ * malloc'd; names NULL for none) whatever the result. */
+int deliver_prepare_held(const struct shim_options *o, char **names, int *memfds, size_t n,
+                         char *const *env, struct delivery *d);
+/* A memfd holding s's value with its owner and mode, sealed against any change unless
+ * rewritable (--on-rotate signal:SIG), then only against new seals. */
+int deliver_memfd(const struct shim_secret *s, bool rewritable, int *ret);
 /* In the process that will exec: put every fd at its target, close every other fd above 2. */
 int deliver_apply_layout(const struct fd_move *moves, size_t n);
 /* execvpe; returns only on failure, after one line, with 126 or 127. */

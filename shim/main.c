@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* lockbox-shim: the container's entrypoint (DESIGN §7). Parses arguments and runs the steps:
  * harden, consume the secrets, deliver them, then exec or supervise the command. */
+#include <signal.h>
+
 #include "consume.h"
 #include "deliver.h"
 #include "harden.h"
 #include "log.h"
 #include "options.h"
+#include "rotation.h"
 #include "supervise.h"
 
 extern char **environ;
@@ -13,7 +16,16 @@ extern char **environ;
 static int shim_run(const struct shim_options *o) {
         _cleanup_secret_set_ struct secret_set *set = NULL;
         _cleanup_(deliver_done) struct delivery d = {};
+        sigset_t rotate, orig_mask;
 
+        /* A rotation can come as soon as the watcher has seen our first consumption, before
+         * the command runs: blocked now, it waits for the supervisor (its default action
+         * would kill a shim that is not PID 1). --exec keeps the mask as it was: the command
+         * would inherit it. */
+        sigemptyset(&rotate);
+        sigaddset(&rotate, o->rotate_signal);
+        if (!o->exec && sigprocmask(SIG_BLOCK, &rotate, &orig_mask) < 0)
+                return SHIM_EXIT_FAILURE;
         if (harden_process() < 0)
                 return SHIM_EXIT_FAILURE;
         const struct consume_params cp = {
@@ -34,7 +46,13 @@ static int shim_run(const struct shim_options *o) {
 
         if (o->exec)
                 return deliver_exec_here(&d);
-        const struct supervise_params sp = {.rotate_signal = o->rotate_signal};
+        struct shim_rotation rot;
+        shim_rotation_init(&rot, o, environ, set);
+        const struct supervise_params sp = {
+                .rotate_signal = o->rotate_signal,
+                .rotation = &rot,
+                .child_mask = &orig_mask,
+        };
         return supervise_run(&d, &sp);
 }
 

@@ -14,6 +14,9 @@
 #define SHIM_EXIT_FAILURE 125 /* the shim failed before running anything */
 #define SHIM_EXIT_NOEXEC 126 /* COMMAND found but not executable */
 #define SHIM_EXIT_NOTFOUND 127
+/* --on-rotate exit: the secrets changed, start the container again (EX_TEMPFAIL: non-zero, so
+ * that an on-failure restart policy restarts it too). */
+#define SHIM_EXIT_ROTATED 75
 
 enum shim_rotate_action {
         SHIM_ROTATE_RESTART,
