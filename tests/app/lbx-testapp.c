@@ -19,10 +19,13 @@
  *   exit:N               exit with status N
  *   kill-self:SIG        send SIG (name, SIGNAME or number) to itself, default action
  *   wait-signal:SIG:T    signal=SIG when SIG arrives within T seconds, else signal=timeout
+ *   watch-fd:N:SIG:COUNT watch.N=<contents> now and each time SIG arrives, COUNT times (read
+ *                        from offset 0 each time: the shim rewrites fd N in place on
+ *                        --on-rotate signal:SIG); watch.N=timeout after 60 s without SIG
  *
- * Signals named by wait-signal are blocked from the start, so that one sent early is not lost
- * (and, as PID 1, not dropped). An unknown operation prints "error=unknown op" and exits 2; an
- * operation with a bad argument prints "error=bad argument" and exits 2.
+ * Signals named by wait-signal and watch-fd are blocked from the start, so that one sent early is
+ * not lost (and, as PID 1, not dropped). An unknown operation prints "error=unknown op" and exits
+ * 2; an operation with a bad argument prints "error=bad argument" and exits 2.
  */
 #include <ctype.h>
 #include <dirent.h>
@@ -324,18 +327,75 @@ static void op_wait_signal(const char *arg) {
         printf("signal=%s\n", got == sig ? name : "timeout");
 }
 
-/* Block every signal a later wait-signal names, before anything else happens. */
+/* Everything at fd from offset 0, whatever the fd's offset. */
+static void print_contents_at_start(const char *key, int fd) {
+        char buf[65536];
+        size_t len = 0;
+        for (;;) {
+                ssize_t n = pread(fd, buf + len, sizeof buf - len, (off_t)len);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        printf("%s=<error: %s>\n", key, strerror(errno));
+                        return;
+                }
+                if (n == 0 || len + (size_t)n == sizeof buf) {
+                        len += (size_t)n;
+                        break;
+                }
+                len += (size_t)n;
+        }
+        printf("%s=", key);
+        fwrite(buf, 1, len, stdout);
+        putchar('\n');
+}
+
+static void op_watch_fd(const char *arg) {
+        int fd, count;
+        char name[64];
+        if (sscanf(arg, "%d:%63[^:]:%d", &fd, name, &count) != 3 || fd < 0 || count < 0)
+                bad_argument();
+        int sig = parse_sig(name);
+        char key[64];
+        snprintf(key, sizeof key, "watch.%d", fd);
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, sig);
+        sigprocmask(SIG_BLOCK, &set, NULL);
+        print_contents_at_start(key, fd);
+        fflush(stdout);
+        for (int i = 0; i < count; i++) {
+                struct timespec ts = {.tv_sec = 60};
+                int got;
+                do
+                        got = sigtimedwait(&set, NULL, &ts);
+                while (got < 0 && errno == EINTR);
+                if (got != sig) {
+                        printf("%s=timeout\n", key);
+                        return;
+                }
+                print_contents_at_start(key, fd);
+                fflush(stdout);
+        }
+}
+
+/* Block every signal a later wait-signal or watch-fd names, before anything else happens. */
 static void block_awaited_signals(int argc, char **argv) {
         sigset_t set;
         sigemptyset(&set);
         for (int i = 1; i < argc; i++) {
-                if (strncmp(argv[i], "wait-signal:", 12) != 0)
+                const char *rest;
+                if (strncmp(argv[i], "wait-signal:", 12) == 0)
+                        rest = argv[i] + 12;
+                else if (strncmp(argv[i], "watch-fd:", 9) == 0 && strchr(argv[i] + 9, ':'))
+                        rest = strchr(argv[i] + 9, ':') + 1;
+                else
                         continue;
                 char name[64];
-                size_t len = strcspn(argv[i] + 12, ":");
+                size_t len = strcspn(rest, ":");
                 if (len >= sizeof name)
                         continue;
-                memcpy(name, argv[i] + 12, len);
+                memcpy(name, rest, len);
                 name[len] = '\0';
                 sigaddset(&set, parse_sig(name));
         }
@@ -368,6 +428,8 @@ static bool run_param_op(const char *op) {
                 op_kill_self(a);
         else if ((a = arg_of(op, "wait-signal")))
                 op_wait_signal(a);
+        else if ((a = arg_of(op, "watch-fd")))
+                op_watch_fd(a);
         else if ((a = arg_of(op, "exit"))) {
                 int status = parse_int(a);
                 fflush(stdout);
