@@ -538,9 +538,10 @@ static void http_outcome(struct http_client *c, struct http_request *r, CURLcode
         r->finished = true;
 }
 
-static void http_collect(struct http_client *c) {
+/* Returns how many transfers finished. */
+static int http_collect(struct http_client *c) {
         CURLMsg *m;
-        int left;
+        int left, done = 0;
         while ((m = curl_multi_info_read(c->multi, &left))) {
                 if (m->msg != CURLMSG_DONE)
                         continue;
@@ -553,7 +554,9 @@ static void http_collect(struct http_client *c) {
                         continue;
                 r->in_multi = false;
                 http_outcome(c, r, code);
+                done++;
         }
+        return done;
 }
 
 /* Start what is due, give up on what the deadline leaves no time for. Returns how many are not
@@ -613,7 +616,10 @@ int http_perform(struct http_client *c, struct http_request *const *reqs, size_t
                 int running;
                 if (curl_multi_perform(c->multi, &running) != CURLM_OK)
                         return log_error_errno(-EIO, "libcurl: transfer loop failed");
-                http_collect(c);
+                /* Finished transfers: back to scheduling at once (a retry may be due, or all
+                 * may be done), not after a poll that nothing would wake. */
+                if (http_collect(c) > 0)
+                        continue;
                 uint64_t now = http_now_ms(), until = next < c->deadline_ms ? next : c->deadline_ms;
                 long wait = until > now ? (long)(until - now) : 0;
                 if (wait > 1000)
