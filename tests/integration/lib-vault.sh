@@ -153,7 +153,8 @@ EOF
 
 # vault_run ID NAME=REF...: a container asking for each NAME=REF (an annotation each) whose
 # application prints its secrets (fd.3, fd.4, ... in name order); hooks at -v, the broker's
-# stderr appended to $T/broker.err.
+# stderr appended to $T/broker.err (VAULT_HOOK_OPTS= for none: runc then reports the broker's
+# stderr when the hook fails, see hook_error).
 vault_run() {
     local id=$1 kv ops=() n=3
     shift
@@ -165,7 +166,8 @@ vault_run() {
     for kv in "$@"; do
         annotate "$id" "io.lockbox.secret.${kv%%=*}=${kv#*=}"
     done
-    add_hooks "$id" -v
+    # shellcheck disable=SC2086 # options, split on purpose
+    add_hooks "$id" ${VAULT_HOOK_OPTS--v}
     run_container "$id"
 }
 
