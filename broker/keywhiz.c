@@ -47,7 +47,12 @@ static int kw_client_open(const struct broker_config *cfg, const struct backend_
  * messages are its own, but a proxy's could be anything. */
 static int kw_request_error(const struct http_request *r, char *why, size_t size) {
         if (r->status == 0) {
-                snprintf(why, size, "%s", r->why ? r->why : "transport error");
+                /* Keywhiz checks the client certificate in the handshake: one it does not
+                 * trust ends the connection, which libcurl sees only as a reset. */
+                snprintf(why, size, "%s%s", r->why ? r->why : "transport error",
+                         r->error == -ECONNRESET ? " (is cert_file signed by a CA the Keywhiz "
+                                                   "server trusts?)"
+                                                 : "");
                 return r->error ? r->error : -EIO;
         }
         switch (r->status) {
@@ -101,10 +106,10 @@ static int kw_check_ref(const struct secret_request *sr) {
         if (!sr->ref.field && !sr->ref.version && !strchr(sr->ref.path, '/') &&
             strlen(sr->ref.path) <= 1024)
                 return 0;
-        return log_error_errno(-EINVAL,
-                               "secret '%s' (%s): a Keywhiz reference is BACKEND:NAME (no "
-                               "'#field', '@version' or '/')",
-                               sr->name, sr->ref_text);
+        return log_error("secret '%s' (%s): a Keywhiz reference is BACKEND:NAME (no '#field', "
+                         "'@version' or '/')",
+                         sr->name, sr->ref_text),
+               -EINVAL;
 }
 
 static int kw_fetch_init(const struct fetch_batch *batch, struct kw_fetch *f) {
@@ -266,8 +271,9 @@ static int kw_deliver(struct kw_fetch *f) {
                         continue;
                 }
                 if (it->error < 0) {
-                        ret = log_error_errno(it->error, "secret '%s' (%s): %s", sr->name,
-                                              sr->ref_text, it->why);
+                        /* The reason is complete: no strerror appended. */
+                        log_error("secret '%s' (%s): %s", sr->name, sr->ref_text, it->why);
+                        ret = it->error;
                         continue;
                 }
                 const struct fetched_secret *src = first < i ? b->out[first] : NULL;
@@ -300,8 +306,9 @@ int keywhiz_fetch_batch(const struct fetch_batch *batch) {
                 return r;
         r = kw_client_open(batch->cfg, batch->backend, &kc, &why);
         if (r < 0 && why)
-                return log_error_errno(r, "secret '%s' (%s): backend %s: %s", sr0->name,
-                                       sr0->ref_text, batch->backend->name, why);
+                return log_error("secret '%s' (%s): backend %s: %s", sr0->name, sr0->ref_text,
+                                 batch->backend->name, why),
+                       r;
         if (r < 0)
                 return r; /* the configuration's line is logged */
         r = f.n_items > 1 ? kw_batch(&kc, &f) : 1;
@@ -325,7 +332,7 @@ int keywhiz_check(const struct broker_config *cfg, const struct backend_config *
 
         int r = kw_client_open(cfg, b, &kc, &why);
         if (r < 0 && why)
-                return log_error_errno(r, "backend %s (keywhiz): %s", b->name, why);
+                return log_error("backend %s (keywhiz): %s", b->name, why), r;
         if (r < 0)
                 return r;
         if ((r = http_request_init(&req, "GET", "/secrets")) >= 0 &&
@@ -340,8 +347,9 @@ int keywhiz_check(const struct broker_config *cfg, const struct backend_config *
         http_request_done(&req);
         keywhiz_list_free(list, n);
         if (r < 0)
-                return log_error_errno(r, "backend %s (keywhiz %s): GET /secrets: %s", b->name,
-                                       kc.cfg.url, why ? why : "cannot run the request");
+                return log_error("backend %s (keywhiz %s): GET /secrets: %s", b->name, kc.cfg.url,
+                                 why ? why : "cannot run the request"),
+                       r;
         printf("backend %s (keywhiz %s): ok, %zu secret(s) visible to this client\n", b->name,
                kc.cfg.url, n);
         return 0;
