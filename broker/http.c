@@ -429,6 +429,9 @@ static int http_easy_new(struct http_client *c, struct http_request *r) {
          * write callback catches a body without one. */
         HTTP_SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
         HTTP_SETOPT(e, CURLOPT_PRIVATE, r);
+        /* Replies are small and a batch holds a transfer a secret: 4 KiB receive buffers
+         * instead of 16 KiB keep 100 parallel reads about 1 MiB lighter. */
+        HTTP_SETOPT(e, CURLOPT_BUFFERSIZE, 4096L);
         return 0;
 }
 

@@ -331,6 +331,7 @@ int vault_fetch_batch(const struct fetch_batch *batch) {
 
         if (batch->n == 0)
                 return 0;
+        uint64_t t0 = http_now_ms();
         int r = vault_config_parse(batch->cfg, batch->backend, batch->role, &cfg);
         if (r < 0)
                 return r;
@@ -353,11 +354,12 @@ int vault_fetch_batch(const struct fetch_batch *batch) {
                 return log_error_errno(r, "secret '%s' (%s): vault %s: cannot fetch",
                                        batch->secrets[0]->name, batch->secrets[0]->ref_text,
                                        cfg.backend);
+        log_debug("vault %s: %zu secret(s), %zu mount(s), in %llu ms", cfg.backend, vb.n,
+                  vb.n_mounts, (unsigned long long)(http_now_ms() - t0));
         return vault_batch_report(&vb);
 }
 
-/* ---- leases -----------------------------------------------------------------------------------
- */
+/* ---- leases ---------------------------------------------------------------------------------- */
 
 struct vault_revocation {
         const struct lease_ref *lease;
