@@ -170,14 +170,15 @@ static int supervise_rotate(struct supervisor *s) {
                 supervise_forward(s->pid, o->on_rotate_signal);
                 return -1;
         case SHIM_ROTATE_EXIT:
-                log_info("secrets rotated; stopping '%s' and exiting (--on-rotate exit)",
-                         s->d->argv[0]);
+                /* Said at the default level: the container stops, and this is why. */
+                log_warning("secrets rotated; stopping '%s' and exiting (--on-rotate exit)",
+                            s->d->argv[0]);
                 (void)supervise_stop(s, &stop);
                 return SHIM_EXIT_ROTATED;
         case SHIM_ROTATE_RESTART:
                 break;
         }
-        log_info("secrets rotated; restarting '%s'", s->d->argv[0]);
+        log_warning("secrets rotated; restarting '%s' (--on-rotate restart)", s->d->argv[0]);
         int status = supervise_stop(s, &stop);
         if (stop) {
                 /* Asked to stop while restarting: stop, as without the rotation. */
