@@ -5,6 +5,7 @@
 # has_out ID LINE: does ID's stdout have LINE (whole line)?
 has_out() {
     local line
+    [ -e "$T/out/$1.out" ] || return 1
     while IFS= read -r line; do
         [ "$line" = "$2" ] && return 0
     done <"$T/out/$1.out"
@@ -14,6 +15,7 @@ has_out() {
 # count_out ID LINE: how many times ID's stdout has LINE.
 count_out() {
     local line n=0
+    [ -e "$T/out/$1.out" ] || { echo 0; return; }
     while IFS= read -r line; do
         [ "$line" = "$2" ] && n=$((n + 1))
     done <"$T/out/$1.out"
