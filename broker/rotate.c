@@ -108,7 +108,7 @@ int rotate_merge_manifest(const struct manifest *cur, uint64_t generation,
                 if (!e)
                         e = &m->entries[m->n_entries++];
                 snprintf(e->name, sizeof e->name, "%s", files[i].name);
-                snprintf(e->file, sizeof e->file, "%s", files[i].name);
+                snprintf(e->file, sizeof e->file, "%s", tmpfs_file_name(&files[i]));
                 e->size = secret_size(files[i].value);
                 e->mode = files[i].mode;
                 secret_hash(files[i].value, e->blake2b);
@@ -398,7 +398,9 @@ static size_t rotation_files(const struct rotation *c, struct tmpfs_file *files)
                 if (it->outcome == ROTATE_CHANGED || it->outcome == ROTATE_ADDED)
                         files[n++] = (struct tmpfs_file){.name = it->req.name,
                                                          .value = it->fetched.value,
-                                                         .mode = it->req.mode};
+                                                         .mode = it->req.mode,
+                                                         /* Keywhiz's filename metadata */
+                                                         .file = it->fetched.file};
         }
         return n;
 }

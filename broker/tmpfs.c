@@ -173,8 +173,9 @@ static int replace_write_temps(int dir_fd, const struct tmpfs_spec *spec,
                                char (*temps)[TMPFS_TEMP_NAME_MAX]) {
         for (size_t i = 0; i < n; i++) {
                 temp_name(temps[i]);
+                struct tmpfs_spec owner = tmpfs_file_owner(spec, &files[i]);
                 int r = write_one(dir_fd, temps[i], secret_cdata(files[i].value),
-                                  secret_size(files[i].value), files[i].mode, spec);
+                                  secret_size(files[i].value), files[i].mode, &owner);
                 if (r < 0) {
                         temps[i][0] = '\0';
                         unlink_temps(dir_fd, temps, i);
@@ -215,7 +216,7 @@ int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manife
          * never a partial or missing one. The manifest goes last, so that its hashes describe
          * files that are already there. */
         for (size_t i = 0; i < n_files; i++)
-                if (renameat(dir_fd, temps[i], dir_fd, files[i].name) < 0) {
+                if (renameat(dir_fd, temps[i], dir_fd, tmpfs_file_name(&files[i])) < 0) {
                         r = log_error_errno(errno, "secret '%s': cannot replace it on the tmpfs",
                                             files[i].name);
                         (void)unlinkat(dir_fd, manifest_tmp, 0);

@@ -95,7 +95,31 @@ assert_eq "mode only: the request's mode, the metadata's owner" 2001:3001:0444 \
     "$(out_value modeonly stat./run/secrets/meta.pw)"
 assert_clean modeonly
 
-for v in "$M" "$H" "$P"; do
+# Rotation in place (no shim) keeps the metadata's file name: the file is replaced, not joined
+# by another under the secret's name.
+make_bundle rot /bin/lbx-testapp sleep:300
+add_users rot
+set_user rot 2001 3001
+annotate rot io.lockbox.secret.meta=keywhiz:meta
+add_hooks rot
+start_container rot
+assert_eq "rotation: runc run -d exits 0" 0 "$RC"
+dir=/proc/$(container_field rot pid)/root/run/secrets
+M2=$(new_secret)
+kw_ctl POST /seed "{\"secrets\": {\"meta\": {\"content\": \"$M2\", \"metadata\": {
+    \"mode\": \"0440\", \"owner\": \"kwapp\", \"group\": \"kwgrp\", \"filename\": \"meta.pw\"}}}}" >/dev/null
+broker rotate rot >/dev/null 2>&1 || true
+assert_eq "rotation: the new value in meta.pw" "$M2" "$(cat "$dir/meta.pw" 2>&1)"
+assert_eq "rotation: no file under the secret's name" "meta.pw" \
+    "$(cd "$dir" && ls)"
+assert_contains "rotation: the manifest still names meta.pw" "$(cat "$dir/.lockbox.json")" \
+    '"name":"meta","file":"meta.pw"'
+runc --root "$RUNC_ROOT" kill rot KILL >/dev/null 2>&1 || true
+wait_stopped rot || true
+delete_container rot
+assert_clean rot
+
+for v in "$M" "$H" "$P" "$M2"; do
     assert_no_secret_anywhere "$v"
 done
 finish
