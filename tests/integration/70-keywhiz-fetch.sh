@@ -2,7 +2,8 @@
 # 70-keywhiz-fetch.sh — secrets from Keywhiz under real runc (DESIGN §4, issue 7): one secret
 # (GET /secret/{name}), several in one POST /batchsecret, a batch endpoint that is refused
 # (single reads instead), 5xx retried, an unpadded base64 value, the same Keywhiz secret under
-# two names, `check`; the values in no log line at -v.
+# two names, one PEM for certificate and key with server_name and a pinned key, `check`; the
+# values in no log line at -v.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-keywhiz.sh"
 
@@ -87,6 +88,18 @@ assert_clean twice
 out=$(broker check 2>&1) || true
 assert_match "check: the number of secrets visible to the client" "$out" \
     "backend keywhiz \\(keywhiz https://localhost:[0-9]+\\): ok, 4 secret\\(s\\) visible"
+
+# keysync's client files: one PEM holding certificate and key, given as both; an address with
+# server_name and the server's pinned public key.
+cat "$T/pki/client.pem" "$T/pki/client.key" >"$T/pki/both.pem"
+cp "$T/pki/both.pem" "$T/pki/both.key"
+write_keywhiz_config both
+sed -i "s|\"cert_file\"|\"server_name\": \"localhost\", \"pinned_pubkey\": \"$(cat "$T/pki/server.pin")\", \"cert_file\"|; s|https://localhost|https://127.0.0.1|" "$CFG"
+kw_reset
+keywhiz_run pem db=keywhiz:db
+assert_eq "one PEM, server_name, pinned key: runc run exits 0" 0 "$RC"
+assert_eq "one PEM, server_name, pinned key: the value" "$A" "$(out_value pem fd.3)"
+assert_clean pem
 
 for v in "$A" "$B" "$C" "$U"; do
     assert_no_secret_anywhere "$v"

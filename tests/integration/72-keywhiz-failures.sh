@@ -1,9 +1,10 @@
 #!/bin/bash
 # 72-keywhiz-failures.sh — what must stop a container, each with one clear line from the
 # broker and nothing left behind (DESIGN §10.2, issue 7): a client certificate from another
-# CA, no ACL (403), an unknown secret (404), a forbidden secret inside a batch, a value whose
-# length is not secretLength, a value that is not base64, a filename with '/', a reply over
-# the size cap, a malformed reply, a server that keeps failing, a disabled client (401).
+# CA, a server key that is not the pinned one, no ACL (403), an unknown secret (404), a
+# forbidden secret inside a batch, a value whose length is not secretLength, a value that is
+# not base64, a filename with '/', a reply over the size cap, a malformed reply, a server that
+# keeps failing, a disabled client (401).
 # An optional secret that Keywhiz does not have is skipped.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-keywhiz.sh"
@@ -27,6 +28,13 @@ assert_fails_cleanly ca2 "another CA" \
 assert_true "another CA: the fake refused the handshake" \
     test "$(kw_counter 'c["tls_handshake_failures"]')" -ge 1
 assert_eq "another CA: no request was answered" 0 "$(kw_counter 'c["requests_total"]')"
+write_keywhiz_config client
+
+# The server's key is not the pinned one.
+sed -i "s|\"cert_file\"|\"pinned_pubkey\": \"sha256//AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=\", \"cert_file\"|" "$CFG"
+keywhiz_fail_run pin s=keywhiz:db
+assert_fails_cleanly pin "pinned key" \
+    "^lockbox-broker: secret 's' \\(keywhiz:db\\): TLS: the server's public key does not match pinned_pubkey$"
 write_keywhiz_config client
 
 # 403: the secret exists, the client has no ACL on it; not retried.
