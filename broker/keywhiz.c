@@ -207,8 +207,8 @@ static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
 /* ---- one request a secret, in parallel ------------------------------------------------------ */
 
 static void kw_single_outcome(struct kw_item *it, const struct http_request *r) {
-        char why[KW_WHY_MAX];
         if (r->status != 200) {
+                char why[KW_WHY_MAX];
                 int e = kw_request_error(r, why, sizeof why);
                 kw_item_fail(it, e, why);
                 return;
@@ -324,7 +324,7 @@ int keywhiz_fetch_batch(const struct fetch_batch *batch) {
 
 int keywhiz_check(const struct broker_config *cfg, const struct backend_config *b) {
         _cleanup_(kw_client_done) struct kw_client kc = {0};
-        struct http_request req = {0}, *reqs[1] = {&req};
+        struct http_request req = {0};
         struct keywhiz_secret *list = NULL;
         char why_buf[KW_WHY_MAX];
         const char *why = NULL;
@@ -336,8 +336,10 @@ int keywhiz_check(const struct broker_config *cfg, const struct backend_config *
         if (r < 0)
                 return r;
         if ((r = http_request_init(&req, "GET", "/secrets")) >= 0 &&
-            (r = http_request_header(&req, "Accept", "application/json", 16)) >= 0)
+            (r = http_request_header(&req, "Accept", "application/json", 16)) >= 0) {
+                struct http_request *reqs[1] = {&req};
                 r = http_perform(kc.http, reqs, 1);
+        }
         if (r >= 0 && req.status != 200) {
                 r = kw_request_error(&req, why_buf, sizeof why_buf);
                 why = why_buf;
