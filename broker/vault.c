@@ -41,13 +41,12 @@ static void vault_batch_reset(struct vault_batch *vb) {
         }
         for (size_t i = 0; i < vb->n_mounts; i++)
                 vault_mount_done(&vb->mounts[i]);
-        free(vb->mounts);
-        vb->mounts = NULL;
         vb->n_mounts = 0;
 }
 
 static void vault_batch_done(struct vault_batch *vb) {
         vault_batch_reset(vb);
+        free(vb->mounts);
         free(vb->items);
         vault_client_done(&vb->vc);
 }
@@ -61,16 +60,15 @@ static void vault_item_fail(struct vault_item *it, int error, const char *why) {
 
 /* ---- mounts: which are KV v2 ----------------------------------------------------------------- */
 
+/* mounts has room for one a secret (each mount is added for a secret that had none). */
 static ssize_t vault_mount_add(struct vault_batch *vb, const char *ref_path) {
-        struct vault_mount *m = realloc(vb->mounts, (vb->n_mounts + 1) * sizeof *m);
-        if (!m)
-                return -ENOMEM;
-        vb->mounts = m;
-        m = &vb->mounts[vb->n_mounts];
-        *m = (struct vault_mount){.kv_version = 1};
-        m->key = strndup(ref_path, strcspn(ref_path, "/"));
-        if (!m->key)
-                return -ENOMEM;
+        if (vb->n_mounts >= vb->n)
+                return -EOVERFLOW;
+        vb->mounts[vb->n_mounts] = (struct vault_mount){
+                .key = ref_path,
+                .key_len = strcspn(ref_path, "/"),
+                .kv_version = 1,
+        };
         return (ssize_t)vb->n_mounts++;
 }
 
@@ -82,7 +80,7 @@ static int vault_mounts_configured(struct vault_batch *vb, int kv_version) {
                 if (k < 0)
                         return (int)k;
                 struct vault_mount *m = &vb->mounts[k];
-                if (asprintf(&m->path, "%s/", m->key) < 0)
+                if (asprintf(&m->path, "%.*s/", (int)m->key_len, m->key) < 0)
                         return m->path = NULL, -ENOMEM;
                 m->kv_version = kv_version;
                 it->mount = k;
@@ -182,7 +180,7 @@ static int vault_preflight(struct vault_batch *vb) {
                 return vault_mounts_configured(vb, vb->vc.cfg->kv_version);
         /* Each round settles at least its targets: at most n rounds, usually one. */
         for (size_t round = 0; round < vb->n; round++) {
-                size_t n;
+                size_t n = 0;
                 int r = vault_preflight_queue(vb, reqs, targets, &n);
                 if (r < 0 || n == 0)
                         return r;
@@ -306,7 +304,8 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
         char msg[VAULT_WHY_MAX];
 
         vb->items = calloc(batch->n, sizeof *vb->items);
-        if (!vb->items)
+        vb->mounts = calloc(batch->n, sizeof *vb->mounts);
+        if (!vb->items || !vb->mounts)
                 return -ENOMEM;
         vb->n = batch->n;
         for (size_t i = 0; i < batch->n; i++)
@@ -327,7 +326,6 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
 int vault_fetch_batch(const struct fetch_batch *batch) {
         _cleanup_(vault_config_done) struct vault_config cfg = {0};
         _cleanup_(vault_batch_done) struct vault_batch vb = {0};
-        char msg[VAULT_WHY_MAX];
 
         if (batch->n == 0)
                 return 0;
@@ -341,6 +339,7 @@ int vault_fetch_batch(const struct fetch_batch *batch) {
         r = vault_batch_run(&vb);
         /* A cached token may have been revoked or have expired early: log in again, once. */
         if (r >= 0 && vault_batch_denied(&vb) && vb.vc.token_from_cache) {
+                char msg[VAULT_WHY_MAX];
                 log_info("vault %s: cached token refused, logging in again", cfg.backend);
                 r = vault_authenticate(&vb.vc, true, msg, sizeof msg);
                 if (r < 0)

@@ -107,7 +107,8 @@ int vault_authenticate(struct vault_client *vc, bool relogin, char *why, size_t 
 /* ---- paths and replies (vault_kv.c) --------------------------------------------------------- */
 
 struct vault_mount {
-        char *key; /* what the preflight was asked for, to dedupe ("secret") */
+        const char *key; /* the first component of the ref it was looked up for, borrowed */
+        size_t key_len; /* ("secret" of "secret/app/db": 6) */
         char *path; /* the mount's path as Vault answers ("secret/"); NULL when unknown */
         char *type; /* "kv", "database", ...; NULL when unknown */
         int kv_version; /* 2 for KV v2, 1 for KV v1 or unknown (read the path as given) */

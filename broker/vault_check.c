@@ -43,9 +43,11 @@ static char **vault_check_prefixes(const struct broker_config *cfg, const char *
                         continue;
                 for (size_t j = 0; j < role->n_allow; j++) {
                         char *p = vault_check_prefix(role->allow[j], backend);
-                        bool seen = !p;
+                        if (!p)
+                                continue; /* another backend's glob */
+                        bool seen = false;
                         for (size_t k = 0; k < n && !seen; k++)
-                                seen = streq_ptr(out[k], p);
+                                seen = strcmp(out[k], p) == 0;
                         if (seen)
                                 free(p);
                         else
@@ -55,17 +57,27 @@ static char **vault_check_prefixes(const struct broker_config *cfg, const char *
         return out;
 }
 
+/* Append (sep and) text to line, cut at size: a line too long for the terminal is cut, not
+ * refused. */
 static void vault_check_append(char *line, size_t size, const char *sep, const char *text) {
         size_t len = strlen(line);
-        if (len < size)
-                snprintf(line + len, size - len, "%s%s", len ? sep : "", text);
+        const char *parts[2] = {len ? sep : "", text};
+        for (size_t i = 0; i < 2; i++) {
+                size_t n = strlen(parts[i]);
+                if (n > size - 1 - len)
+                        n = size - 1 - len;
+                memcpy(line + len, parts[i], n);
+                len += n;
+        }
+        line[len] = '\0';
 }
 
 /* One mount lookup's outcome into the ok list or the problems. */
 static void vault_check_mount(const char *prefix, const struct http_request *r, char *ok,
                               char *bad) {
-        char text[VAULT_CHECK_LINE / 2], why[160];
+        char text[VAULT_CHECK_LINE / 2];
         if (r->error || r->status != 200) {
+                char why[160];
                 (void)vault_request_error(r, why, sizeof why);
                 snprintf(text, sizeof text, "%s: %s", *prefix ? prefix : "(all mounts)", why);
                 vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
@@ -132,7 +144,7 @@ static void vault_check_as(const struct broker_config *bcfg, const struct backen
                            const struct role *role, char *ok, char *bad) {
         _cleanup_(vault_config_done) struct vault_config cfg = {0};
         _cleanup_(vault_client_done) struct vault_client vc = {0};
-        char who[96], msg[160], text[VAULT_CHECK_LINE / 2], mounts[VAULT_CHECK_LINE] = "";
+        char who[96], msg[160], text[2 * VAULT_CHECK_LINE], mounts[VAULT_CHECK_LINE] = "";
         char problems[VAULT_CHECK_LINE] = "";
         const char *why = NULL;
 

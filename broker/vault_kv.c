@@ -10,7 +10,6 @@
 #include "vault.h"
 
 void vault_mount_done(struct vault_mount *m) {
-        free(m->key);
         free(m->path);
         free(m->type);
         *m = (struct vault_mount){0};
@@ -117,7 +116,7 @@ bool vault_mount_covers(const struct vault_mount *m, const char *ref_path) {
         if (m->path)
                 return vault_mount_prefix(m->path, ref_path) > 0;
         size_t n = strcspn(ref_path, "/");
-        return m->key && strlen(m->key) == n && strncmp(m->key, ref_path, n) == 0;
+        return m->key && m->key_len == n && strncmp(m->key, ref_path, n) == 0;
 }
 
 static const char *vault_mount_kind(const json_t *mount, char *buf, size_t size) {

@@ -104,7 +104,7 @@ START_TEST(test_mount_covers) {
         ck_assert(vault_mount_covers(&m, "secret/app"));
         ck_assert(!vault_mount_covers(&m, "secretx/app"));
         ck_assert(!vault_mount_covers(&m, "kv1/app"));
-        struct vault_mount unknown = {.key = (char *)"database"};
+        struct vault_mount unknown = {.key = "database/creds/app", .key_len = 8};
         ck_assert(vault_mount_covers(&unknown, "database/creds/app"));
         ck_assert(!vault_mount_covers(&unknown, "databases/x"));
 }
