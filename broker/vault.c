@@ -76,6 +76,11 @@ static ssize_t vault_mount_add(struct vault_batch *vb, const char *ref_path) {
 static int vault_mounts_configured(struct vault_batch *vb, int kv_version) {
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
+                for (size_t k = 0; k < vb->n_mounts && it->mount < 0; k++)
+                        if (vault_mount_covers(&vb->mounts[k], it->sr->ref.path))
+                                it->mount = (ssize_t)k;
+                if (it->mount >= 0)
+                        continue;
                 ssize_t k = vault_mount_add(vb, it->sr->ref.path);
                 if (k < 0)
                         return (int)k;
