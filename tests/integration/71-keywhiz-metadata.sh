@@ -95,6 +95,18 @@ assert_eq "mode only: the request's mode, the metadata's owner" 2001:3001:0444 \
     "$(out_value modeonly stat./run/secrets/meta.pw)"
 assert_clean modeonly
 
+# Under a user namespace the metadata's owner is a container id, mapped to the host.
+make_bundle userns /bin/lbx-testapp stat:/run/secrets/meta.pw
+add_users userns
+use_userns userns 200000
+annotate userns io.lockbox.secret.meta=keywhiz:meta
+add_hooks userns
+run_container userns
+assert_eq "userns: runc run exits 0" 0 "$RC"
+assert_eq "userns: kwapp:kwgrp inside the container" 2001:3001:0440 \
+    "$(out_value userns stat./run/secrets/meta.pw)"
+assert_clean userns
+
 # Rotation in place (no shim) keeps the metadata's file name: the file is replaced, not joined
 # by another under the secret's name.
 make_bundle rot /bin/lbx-testapp sleep:300
