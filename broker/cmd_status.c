@@ -11,9 +11,9 @@
 static const char status_usage[] =
         "Usage: lockbox-broker status [--json] [ID]\n"
         "\n"
-        "Containers that hold secrets: id, pid, role, generation, whether the shim consumed\n"
-        "the tmpfs, and each secret's name, ref, version and lease. Never a value.\n"
-        "--json prints an array of records (one object for ID), see README.\n";
+        "Containers that hold secrets: id, pid, role, generation, last rotation, whether the\n"
+        "shim consumed the tmpfs, and each secret's name, ref, version, lease and its expiry.\n"
+        "Never a value. --json prints an array of records (one object for ID), see README.\n";
 
 static bool container_alive(const json_t *s) {
         json_int_t pid = json_integer_value(json_object_get(s, "pid"));
@@ -26,22 +26,28 @@ static void status_print_one(const json_t *s) {
         size_t i;
         json_t *sec;
 
+        const char *rotated = json_get_string(s, "last_rotation");
         printf("%s pid=%" JSON_INTEGER_FORMAT " %s role=%s generation=%" JSON_INTEGER_FORMAT
-               " dir=%s consumed=%s\n",
+               " dir=%s consumed=%s%s%s\n",
                json_get_string(s, "id"), json_integer_value(json_object_get(s, "pid")),
                json_boolean_value(json_object_get(s, "alive")) ? "running" : "gone",
                json_get_string(s, "role"), json_integer_value(json_object_get(s, "generation")),
                json_get_string(s, "dir"),
-               json_is_true(json_object_get(s, "consumed")) ? "yes" : "no");
+               json_is_true(json_object_get(s, "consumed")) ? "yes" : "no",
+               rotated ? " rotated=" : "", rotated ? rotated : "");
         json_array_foreach(json_object_get(s, "secrets"), i, sec) {
                 const char *version = json_get_string(sec, "version");
                 const char *lease = json_get_string(sec, "lease_id");
-                printf("  %s %s mode=%s%s%s%s%s%s\n", json_get_string(sec, "name"),
+                const char *expires = json_get_string(sec, "lease_expires");
+                printf("  %s %s mode=%s%s%s%s%s%s%s%s\n", json_get_string(sec, "name"),
                        json_get_string(sec, "ref"), json_get_string(sec, "mode"),
                        version ? " version=" : "", version ? version : "", lease ? " lease=" : "",
-                       lease ? lease : "",
+                       lease ? lease : "", expires ? " expires=" : "", expires ? expires : "",
                        json_is_true(json_object_get(sec, "placed")) ? "" : " (skipped)");
         }
+        size_t n_retired = json_array_size(json_object_get(s, "retired_leases"));
+        if (n_retired)
+                printf("  %zu replaced lease(s) waiting to be revoked\n", n_retired);
 }
 
 int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
@@ -89,6 +95,11 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                 json_object_set_new(s, "alive", json_boolean(container_alive(s)));
                 json_object_del(s, "pid_start");
                 json_object_del(s, "watcher_start");
+                /* The keyed digests are rotation's business and mean nothing to a reader. */
+                size_t k;
+                json_t *sec;
+                json_array_foreach(json_object_get(s, "secrets"), k, sec)
+                        json_object_del(sec, "digest");
                 if (!as_json)
                         status_print_one(s);
         }

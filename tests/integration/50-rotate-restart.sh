@@ -43,6 +43,15 @@ assert_true "the new tmpfs was unmounted after the shim consumed it" wait_unmoun
 assert_true "the record says generation 2, consumed" wait_record c1 consumed true
 assert_eq "generation 2" 2 "$(record c1 generation)"
 assert_match "last_rotation is recorded" "$(record c1 last_rotation)" '^[0-9-]+T[0-9:]+Z$'
+assert_match "status shows generation 2, consumed, and when it rotated" "$(broker status c1)" \
+    "^c1 pid=$pid running role=default generation=2 dir=/run/secrets consumed=yes rotated=[0-9-]+T[0-9:]+Z"
+json=$(broker status --json c1 | "$PY" -c '
+import json, sys
+c = json.load(sys.stdin)
+print(c["generation"], c["consumed"], bool(c["last_rotation"]),
+      [sorted(k for k in s if k == "digest") for s in c["secrets"]])')
+assert_eq "status --json: generation, consumed, last_rotation, and no digest" \
+    "2 True True [[], []]" "$json"
 
 D3=$(new_secret)
 A3=$(new_secret)
