@@ -365,10 +365,10 @@ int consume_secrets(const struct consume_params *p, struct secret_set **ret) {
         /* The broker's in-place rotation takes this lock on the tmpfs root while it replaces
          * files: with it held from the first read to the last unlink, we get one whole
          * generation and never remove one we did not read. The broker holds it for
-         * milliseconds. */
-        while (flock(dirfd, LOCK_EX) < 0)
-                if (errno != EINTR)
-                        return log_error_errno(errno, "%s: cannot lock the secrets tmpfs", p->dir);
+         * milliseconds. It guards only against a rotation at this very moment, so a seccomp
+         * profile that refuses flock costs that guard, not the start. */
+        while (flock(dirfd, LOCK_EX) < 0 && errno == EINTR)
+                ;
         r = consume_read(dirfd, p->dir, &set);
         if (r < 0)
                 return r;
