@@ -95,13 +95,13 @@ static int rotate_all(const struct broker_config *cfg, const struct secret *key,
                 return log_error_errno(r, "rotate: state directory %s", cfg->state_dir);
         if (json_array_size(all) == 0)
                 puts("no containers hold secrets");
-        size_t i;
-        json_t *s;
         int ret = 0;
-        json_array_foreach(all, i, s) {
-                r = rotate_container(cfg, key, json_get_string(s, "id"), o, stdout);
+        for (size_t i = 0; i < json_array_size(all); i++) {
+                r = rotate_container(cfg, key, json_get_string(json_array_get(all, i), "id"), o,
+                                     stdout);
                 fflush(stdout);
-                ret = ret ?: r;
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
         return ret;
 }
@@ -133,7 +133,8 @@ int cmd_rotate(const struct broker_ctx *ctx, int argc, char **argv) {
         for (size_t i = 0; i < a.n_ids; i++) {
                 r = rotate_container(cfg, key, a.ids[i], &a.o, stdout);
                 fflush(stdout);
-                ret = ret ?: r;
+                if (r < 0 && ret == 0)
+                        ret = r;
         }
         free(a.o.only);
         return ret < 0 ? EXIT_FAILED : EXIT_DONE;

@@ -98,8 +98,9 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                 /* The keyed digests are rotation's business and mean nothing to a reader. */
                 size_t k;
                 json_t *sec;
-                json_array_foreach(json_object_get(s, "secrets"), k, sec)
+                json_array_foreach(json_object_get(s, "secrets"), k, sec) {
                         json_object_del(sec, "digest");
+                }
                 if (!as_json)
                         status_print_one(s);
         }

@@ -15,6 +15,7 @@
 #include "filemeta.h"
 #include "log.h"
 #include "policy.h"
+#include "privsep.h"
 #include "state.h"
 #include "tmpfs.h"
 #include "watcher.h"
@@ -28,7 +29,7 @@ void place_time_now(char buf[PLACE_TIME_MAX], long offset_s) {
 
 json_t *place_secret_entry(const struct secret_request *sr, const struct fetched_secret *f,
                            const struct secret *digest_key) {
-        char mode[8], expires[PLACE_TIME_MAX], digest[DIGEST_HEX_BYTES];
+        char mode[8], expires[PLACE_TIME_MAX];
         bool placed = f && f->value;
         bool leased = f && f->lease_id && f->lease_duration > 0;
 
@@ -41,6 +42,7 @@ json_t *place_secret_entry(const struct secret_request *sr, const struct fetched
                               "lease_expires", leased ? expires : NULL, "placed", placed);
         /* Only in the state (root's, private): what rotation compares the next fetch with. */
         if (o && placed && digest_key) {
+                char digest[DIGEST_HEX_BYTES];
                 digest_value(digest_key, f->value, digest);
                 if (json_object_set_new(o, "digest", json_string(digest)) < 0)
                         o = (json_decref(o), NULL);
@@ -249,7 +251,7 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         struct fetched_secret *f = calloc(req->n_secrets + 1, sizeof *f);
         if (!f)
                 return log_error_errno(-ENOMEM, "container %s", p->container_id), EXIT_FAILED;
-        int r = backend_fetch_all(cfg, role, req, f);
+        int r = privsep_fetch_all(cfg, role, req, f);
         if (r >= 0)
                 r = place_mount(cfg, p, req, role, f);
         audit_event(cfg, r < 0 ? "failure" : "inject", p->container_id, role->name, req, f,
