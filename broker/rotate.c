@@ -718,6 +718,8 @@ static void rotation_retire(const struct rotation *c) {
                                         json_array_remove(now, i);
                                         break;
                                 }
+                if (json_array_size(now) == 0)
+                        json_object_del(state, "retired_leases");
                 (void)state_save(c->cfg->state_dir, state);
         }
         state_unlock(lock, c->cfg->state_dir, c->id, false);
