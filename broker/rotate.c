@@ -384,8 +384,9 @@ static int rotation_lock_tmpfs(int dir_fd) {
         for (int waited = 0; flock(dir_fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
                 if (errno != EWOULDBLOCK)
                         return negative_errno();
+                /* The shim holds it for milliseconds; longer is the container's doing. */
                 if (waited >= ROTATE_TMPFS_LOCK_MS)
-                        return -EAGAIN;
+                        return -EBUSY;
                 (void)poll(NULL, 0, 10);
         }
         return 0;
@@ -430,10 +431,13 @@ static int rotation_in_place(struct rotation *c, const struct tmpfs_file *files,
         if (dir_fd < 0)
                 return log_error_errno(errno, "container %s: cannot open its tmpfs", c->id);
         int r = rotation_lock_tmpfs(dir_fd);
+        if (r == -EBUSY)
+                return log_error("container %s: its tmpfs has been locked for %d ms (by a "
+                                 "process in the container); not replaced",
+                                 c->id, ROTATE_TMPFS_LOCK_MS),
+                       r;
         if (r < 0)
-                return r == -EAGAIN
-                               ? r
-                               : log_error_errno(r, "container %s: cannot lock its tmpfs", c->id);
+                return log_error_errno(r, "container %s: cannot lock its tmpfs", c->id);
         r = read_file_at(dir_fd, MANIFEST_FILE, MANIFEST_MAX_BYTES, &text, &size);
         if (r == -ENOENT)
                 return -EAGAIN; /* consumed just now: its watcher is unmounting it */

@@ -167,6 +167,24 @@ static void unlink_temps(int dir_fd, char (*temps)[TMPFS_TEMP_NAME_MAX], size_t 
                         (void)unlinkat(dir_fd, temps[i], 0);
 }
 
+/* rename(2) over a directory fails, and would fail after earlier files were renamed: a set
+ * that no longer matches its manifest. Refused before anything is written instead (the
+ * container owns the directory and can still race this, against its own view only). */
+static int replace_check_targets(int dir_fd, const struct tmpfs_file *files, size_t n) {
+        for (size_t i = 0; i <= n; i++) {
+                struct stat st;
+                const char *name = i < n ? tmpfs_file_name(&files[i]) : MANIFEST_FILE;
+                if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISDIR(st.st_mode))
+                        return log_error_errno(-EISDIR,
+                                               "%s%s%s: a directory is in its place on the tmpfs "
+                                               "(refused)",
+                                               i < n ? "secret '" : "",
+                                               i < n ? files[i].name : "the manifest",
+                                               i < n ? "'" : "");
+        }
+        return 0;
+}
+
 /* Every new file under a temporary name; on failure none is left. */
 static int replace_write_temps(int dir_fd, const struct tmpfs_spec *spec,
                                const struct tmpfs_file *files, size_t n,
@@ -177,8 +195,8 @@ static int replace_write_temps(int dir_fd, const struct tmpfs_spec *spec,
                 int r = write_one(dir_fd, temps[i], secret_cdata(files[i].value),
                                   secret_size(files[i].value), files[i].mode, &owner);
                 if (r < 0) {
-                        temps[i][0] = '\0';
-                        unlink_temps(dir_fd, temps, i);
+                        /* Created before its write failed (ENOSPC): ours too, by its name. */
+                        unlink_temps(dir_fd, temps, i + 1);
                         return log_error_errno(r, "secret '%s': cannot write to the tmpfs",
                                                files[i].name);
                 }
@@ -200,6 +218,9 @@ int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manife
                 return r;
         /* Everything is written before anything is renamed: a failure here (ENOSPC, EDQUOT)
          * leaves the previous generation exactly as it was. */
+        r = replace_check_targets(dir_fd, files, n_files);
+        if (r < 0)
+                return r;
         r = replace_write_temps(dir_fd, spec, files, n_files, temps);
         if (r < 0)
                 return r;

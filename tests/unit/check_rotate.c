@@ -364,8 +364,8 @@ START_TEST(test_replace) {
         ck_assert_int_eq(manifest_parse(text, strlen(text), &back), 0);
         ck_assert_uint_eq(back->generation, 2);
 
-        /* A directory squatting on the name: the rename fails, the manifest stays the last
-         * one, and no temporary file is left. */
+        /* A directory squatting on the name: refused before anything is written, the
+         * manifest stays the last one, and no temporary file is left. */
         ck_assert_int_eq(unlinkat(dir_fd, "db", 0), 0);
         ck_assert_int_eq(mkdirat(dir_fd, "db", 0700), 0);
         ck_assert_int_eq(mkdirat(dir_fd, "db/x", 0700), 0);
@@ -373,8 +373,8 @@ START_TEST(test_replace) {
         int capture = log_capture_begin();
         ck_assert_int_lt(tmpfs_replace(dir_fd, &spec, &m, files, 1, &ino), 0);
         _cleanup_free_ char *said = log_capture_end(capture);
-        ck_assert_str_eq(said,
-                         "unit: secret 'db': cannot replace it on the tmpfs: Is a directory\n");
+        ck_assert_str_eq(said, "unit: secret 'db': a directory is in its place on the tmpfs "
+                               "(refused): Is a directory\n");
         _cleanup_free_ char *still = read_at(dir_fd, MANIFEST_FILE);
         ck_assert_str_eq(still, text);
         char cmd[160];
