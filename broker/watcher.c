@@ -218,6 +218,9 @@ static _noreturn_ void watcher_main(int report_fd, int mount_fd, int pidfd, cons
         if (null_fd < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 || dup2(null_fd, 2) < 0)
                 _exit(1);
         (void)close_all_fds_except(keep, ARRAY_SIZE(keep));
+        /* The log may have been going to a capture memfd of the broker's (rotate), just
+         * closed: its number must not become some file that a log line is then written to. */
+        log_set_fd(STDERR_FILENO);
         int r = watcher_setup(mount_fd, &w.ifd);
         if (r >= 0)
                 r = watcher_listen(&w);
