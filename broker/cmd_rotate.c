@@ -31,6 +31,37 @@ struct rotate_args {
         size_t n_ids;
 };
 
+/* One line for a usage error, as every command says it (getopt's own would say "rotate: "). */
+#define rotate_usage_error(...) (log_error("rotate: " __VA_ARGS__), -EINVAL)
+
+static int rotate_option(struct rotate_args *a, int c, char **argv) {
+        uint64_t seconds;
+
+        switch (c) {
+        case 'a':
+                a->o.all = true;
+                return 0;
+        case 's':
+                if (!secret_name_is_valid(optarg))
+                        return rotate_usage_error("--secret %s: not a secret name", optarg);
+                a->o.only[a->o.n_only++] = optarg;
+                return 0;
+        case 'g':
+                if (parse_uint64(optarg, &seconds) < 0 || seconds > 3600)
+                        return rotate_usage_error("--grace %s: seconds, 0 to 3600", optarg);
+                a->o.grace_ms = (int)seconds * 1000;
+                return 0;
+        case 'h':
+                fputs(rotate_usage, stdout);
+                return 1;
+        case ':':
+                return rotate_usage_error("option '%s' needs an argument (see --help)",
+                                          argv[optind - 1]);
+        default:
+                return rotate_usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
+        }
+}
+
 static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
         static const struct option opts[] = {
                 {"all", no_argument, NULL, 'a'},
@@ -39,7 +70,6 @@ static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
                 {"help", no_argument, NULL, 'h'},
                 {},
         };
-        uint64_t seconds;
         int c;
 
         a->o.only = calloc((size_t)argc + 1, sizeof *a->o.only);
@@ -49,40 +79,19 @@ static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
         /* Permuting, so that options may follow the ids (rotate c1 --secret db); optind 0
          * makes glibc start afresh, forgetting main()'s "+" (stop at the first non-option). */
         optind = 0;
-        while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-                switch (c) {
-                case 'a':
-                        a->o.all = true;
-                        break;
-                case 's':
-                        if (!secret_name_is_valid(optarg))
-                                return log_error_errno(-EINVAL,
-                                                       "rotate: --secret %s: not a "
-                                                       "secret name",
-                                                       optarg);
-                        a->o.only[a->o.n_only++] = optarg;
-                        break;
-                case 'g':
-                        if (parse_uint64(optarg, &seconds) < 0 || seconds > 3600)
-                                return log_error_errno(
-                                        -EINVAL, "rotate: --grace %s: seconds, 0 to 3600", optarg);
-                        a->o.grace_ms = (int)seconds * 1000;
-                        break;
-                case 'h':
-                        fputs(rotate_usage, stdout);
-                        return 1;
-                default:
-                        return -EINVAL;
-                }
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+                int r = rotate_option(a, c, argv);
+                if (r != 0)
+                        return r;
         }
         a->ids = argv + optind;
         a->n_ids = (size_t)(argc - optind);
         if (a->o.all == (a->n_ids > 0))
-                return log_error_errno(-EINVAL, "rotate: give --all or container ids (not both)");
+                return rotate_usage_error("give --all or container ids (not both)");
         for (size_t i = 0; i < a->n_ids; i++)
                 if (!state_id_is_valid(a->ids[i]))
-                        return log_error_errno(-EINVAL, "rotate: '%s' is not a container id",
-                                               a->ids[i]);
+                        return rotate_usage_error("'%s' is not a container id", a->ids[i]);
         return 0;
 }
 
