@@ -4,8 +4,8 @@
 # (DESIGN §3: "lockbox-broker: ..."; a usage text may follow).
 . "$(dirname "$0")/lib.sh"
 
-for args in "--help" "-h" "hook --help" "inject --help" "status --help" "revoke --help" \
-    "store --help" "check --help"; do
+for args in "--help" "-h" "hook --help" "inject --help" "rotate --help" "status --help" \
+    "revoke --help" "store --help" "check --help"; do
     rc=0
     # shellcheck disable=SC2086 # word splitting of the arguments is meant
     out=$("$BROKER" $args 2>&1) || rc=$?
@@ -20,8 +20,8 @@ assert_match "lockbox-shim --help prints a usage" "$out" "^Usage: lockbox-shim"
 first_line_named() {
     [[ ${1%%$'\n'*} =~ ^lockbox-(broker|shim):\ . ]]
 }
-for args in "" "frobnicate" "inject" "status --bogus" "store" "store put" "hook bogus-stage" \
-    "--config"; do
+for args in "" "frobnicate" "inject" "rotate" "rotate --bogus c1" "status --bogus" "store" \
+    "store put" "hook bogus-stage" "--config"; do
     rc=0
     # shellcheck disable=SC2086
     out=$("$BROKER" $args 2>&1 </dev/null) || rc=$?
