@@ -377,9 +377,10 @@ static int rotation_take_mount(struct rotation *c) {
 }
 
 /* The shim takes the same lock while it reads and removes a generation (consume.c): with it,
- * a reader that follows the protocol sees the whole old set or the whole new one, and a
- * rotation never writes into a set that the shim is about to remove. A container that holds
- * it forever only stops its own rotation. */
+ * a shim starting during a rotation reads one whole generation, and a rotation never writes
+ * into a set that the shim is about to remove. (An application reading the files itself takes
+ * no lock: for it, each file is replaced by rename and the manifest last.) A container that
+ * holds the lock only stops its own rotation. */
 static int rotation_lock_tmpfs(int dir_fd) {
         for (int waited = 0; flock(dir_fd, LOCK_EX | LOCK_NB) < 0; waited += 10) {
                 if (errno != EWOULDBLOCK)
