@@ -14,6 +14,7 @@
 #include "log.h"
 #include "place.h"
 #include "policy.h"
+#include "privsep.h"
 #include "state.h"
 #include "watcher.h"
 
@@ -246,7 +247,7 @@ static void rotate_fetch_one(const struct broker_config *cfg, const struct role 
         }
         struct request one = {.secrets = &it->req, .n_secrets = 1};
         int capture = log_capture_begin();
-        int r = backend_fetch_all(cfg, role, &one, &it->fetched);
+        int r = privsep_fetch_all(cfg, role, &one, &it->fetched);
         _cleanup_free_ char *text = capture >= 0 ? log_capture_end(capture) : NULL;
         if (r < 0) {
                 it->outcome = ROTATE_FAILED;

@@ -1,0 +1,365 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "privsep.h"
+
+#include <linux/audit.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stddef.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+
+#include "config.h"
+#include "log.h"
+#include "manifest.h"
+
+enum {
+        PRIVSEP_SECRET = 1, /* header and metadata of out[index] */
+        PRIVSEP_CHUNK = 2, /* the next bytes of its value */
+        PRIVSEP_DONE = 3, /* status; index = number of secrets */
+};
+
+#define PRIVSEP_STRINGS 5 /* version, lease_id, file, owner, group */
+#define PRIVSEP_STRING_MAX 1024
+#define PRIVSEP_CHUNK_MAX (32 * 1024) /* well inside a socket's default buffer */
+#define PRIVSEP_TOTAL_MAX (64ULL * 1024 * 1024) /* config.c's largest tmpfs */
+
+struct privsep_msg {
+        uint32_t type;
+        uint32_t index;
+        int32_t status;
+        uint32_t size; /* SECRET: the value's size; CHUNK: this chunk's */
+        uint8_t present, has_mode;
+        uint16_t len[PRIVSEP_STRINGS];
+        uint32_t mode;
+        int64_t lease_duration;
+};
+
+/* ---- the child -------------------------------------------------------------------------- */
+
+static int privsep_drop_caps(void) {
+        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+        struct __user_cap_data_struct data[2] = {{0}};
+        for (unsigned long cap = 0; cap < 64; cap++)
+                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+                        return negative_errno();
+        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+                return negative_errno();
+        if (syscall(SYS_capset, &hdr, data) < 0)
+                return negative_errno();
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+                return negative_errno();
+        return 0;
+}
+
+#define DENY(nr)                                                                                   \
+        BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (nr), 0, 1),                                           \
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM)
+
+static int privsep_seccomp(void) {
+#if defined(__x86_64__)
+        /* tgkill only to our own thread group (abort, raise); no other signal. */
+        uint32_t self = (uint32_t)getpid();
+        struct sock_filter f[] = {
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                /* The x32 ABI would be another way to the same calls. */
+                BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_tgkill, 0, 3),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
+                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, self, 1, 0),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
+                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+                DENY(SYS_mount),
+                DENY(SYS_umount2),
+                DENY(SYS_pivot_root),
+                DENY(SYS_chroot),
+                DENY(SYS_setns),
+                DENY(SYS_unshare),
+                DENY(SYS_ptrace),
+                DENY(SYS_process_vm_readv),
+                DENY(SYS_process_vm_writev),
+                DENY(SYS_execve),
+                DENY(SYS_execveat),
+                DENY(SYS_kexec_load),
+                DENY(SYS_kexec_file_load),
+                DENY(SYS_init_module),
+                DENY(SYS_finit_module),
+                DENY(SYS_delete_module),
+                DENY(SYS_bpf),
+                DENY(SYS_perf_event_open),
+                DENY(SYS_userfaultfd),
+                DENY(SYS_open_by_handle_at),
+                DENY(SYS_name_to_handle_at),
+                DENY(SYS_add_key),
+                DENY(SYS_request_key),
+                DENY(SYS_keyctl),
+                DENY(SYS_kill),
+                DENY(SYS_tkill),
+                DENY(SYS_rt_sigqueueinfo),
+                DENY(SYS_rt_tgsigqueueinfo),
+                DENY(SYS_pidfd_send_signal),
+                DENY(SYS_pidfd_getfd),
+                DENY(SYS_setuid),
+                DENY(SYS_setgid),
+                DENY(SYS_setreuid),
+                DENY(SYS_setregid),
+                DENY(SYS_setresuid),
+                DENY(SYS_setresgid),
+                DENY(SYS_setgroups),
+                DENY(SYS_setfsuid),
+                DENY(SYS_setfsgid),
+                DENY(SYS_fsopen),
+                DENY(SYS_fsconfig),
+                DENY(SYS_fsmount),
+                DENY(SYS_fspick),
+                DENY(SYS_move_mount),
+                DENY(SYS_open_tree),
+                DENY(SYS_mount_setattr),
+                DENY(SYS_mknod),
+                DENY(SYS_mknodat),
+                DENY(SYS_swapon),
+                DENY(SYS_swapoff),
+                DENY(SYS_reboot),
+                DENY(SYS_settimeofday),
+                DENY(SYS_clock_settime),
+                DENY(SYS_adjtimex),
+                DENY(SYS_acct),
+                DENY(SYS_quotactl),
+                DENY(SYS_iopl),
+                DENY(SYS_ioperm),
+                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+        };
+        struct sock_fprog prog = {.len = (unsigned short)ARRAY_SIZE(f), .filter = f};
+        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
+                return negative_errno();
+#endif
+        return 0;
+}
+
+static int privsep_send(int fd, const struct privsep_msg *m, const void *data, size_t size) {
+        struct iovec iov[2] = {{(void *)m, sizeof *m}, {(void *)data, size}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = size ? 2 : 1};
+        for (;;) {
+                ssize_t n = sendmsg(fd, &mh, MSG_NOSIGNAL);
+                if (n >= 0)
+                        return n == (ssize_t)(sizeof *m + size) ? 0 : -EIO;
+                if (errno != EINTR)
+                        return negative_errno();
+        }
+}
+
+static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret *f) {
+        const char *s[PRIVSEP_STRINGS] = {f->version, f->lease_id, f->file, f->owner, f->group};
+        char text[PRIVSEP_STRINGS * PRIVSEP_STRING_MAX];
+        struct privsep_msg m = {.type = PRIVSEP_SECRET, .index = index};
+        size_t off = 0;
+        for (size_t i = 0; i < PRIVSEP_STRINGS; i++) {
+                size_t len = s[i] ? strlen(s[i]) : 0;
+                if (len > PRIVSEP_STRING_MAX)
+                        return -E2BIG;
+                memcpy(text + off, s[i] ? s[i] : "", len);
+                m.len[i] = (uint16_t)len;
+                off += len;
+        }
+        m.present = f->value != NULL;
+        m.size = f->value ? (uint32_t)secret_size(f->value) : 0;
+        m.has_mode = f->has_mode;
+        m.mode = f->mode;
+        m.lease_duration = f->lease_duration;
+        int r = privsep_send(fd, &m, text, off);
+        for (size_t done = 0; r >= 0 && done < m.size;) {
+                size_t n = m.size - done < PRIVSEP_CHUNK_MAX ? m.size - done : PRIVSEP_CHUNK_MAX;
+                struct privsep_msg c = {.type = PRIVSEP_CHUNK, .index = index, .size = (uint32_t)n};
+                r = privsep_send(fd, &c, (const char *)secret_cdata(f->value) + done, n);
+                done += n;
+        }
+        return r;
+}
+
+static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
+                                     const struct role *role, const struct request *req) {
+        struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
+        int r = privsep_drop_caps();
+        if (r < 0)
+                log_error_errno(r, "secret fetcher: cannot drop capabilities");
+        if (r >= 0 && (r = privsep_seccomp()) < 0)
+                log_error_errno(r, "secret fetcher: cannot install its seccomp filter");
+        struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
+        if (r >= 0 && !out)
+                r = log_error_errno(-ENOMEM, "secret fetcher");
+        if (r >= 0)
+                r = backend_fetch_all(cfg, role, req, out); /* logs its one line */
+        for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
+                r = privsep_send_one(fd, (uint32_t)i, &out[i]);
+        if (out)
+                fetched_done(out, req->n_secrets);
+        done.status = r < 0 ? r : 0;
+        (void)privsep_send(fd, &done, NULL, 0);
+        _exit(r < 0 ? 1 : 0);
+}
+
+/* ---- the parent ------------------------------------------------------------------------- */
+
+/* Receive one message: the header into m, the rest into data (at most size bytes). A message
+ * longer than that is a protocol error. Returns the payload's length. */
+static ssize_t privsep_recv(int fd, struct privsep_msg *m, void *data, size_t size) {
+        struct iovec iov[2] = {{m, sizeof *m}, {data, size}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = 2};
+        ssize_t n;
+        while ((n = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+                ;
+        if (n < 0)
+                return negative_errno();
+        if (n == 0)
+                return -ECONNRESET; /* the child is gone without a word */
+        if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof *m)
+                return -EBADMSG;
+        return n - (ssize_t)sizeof *m;
+}
+
+static bool privsep_text_is_valid(const char *s, size_t len) {
+        for (size_t i = 0; i < len; i++)
+                if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+                        return false;
+        return true;
+}
+
+/* The metadata strings of a SECRET message, in order: version, lease_id, file, owner, group.
+ * Each is checked (printable ASCII, bounded) and copied. */
+static int privsep_take_strings(const struct privsep_msg *m, const char *text, size_t len,
+                                char *ret[static PRIVSEP_STRINGS]) {
+        size_t off = 0;
+        for (size_t i = 0; i < PRIVSEP_STRINGS; i++) {
+                if (m->len[i] > PRIVSEP_STRING_MAX || off + m->len[i] > len ||
+                    !privsep_text_is_valid(text + off, m->len[i]))
+                        return -EBADMSG;
+                off += m->len[i];
+        }
+        if (off != len)
+                return -EBADMSG;
+        off = 0;
+        for (size_t i = 0; i < PRIVSEP_STRINGS; i++) {
+                if (m->len[i] && !(ret[i] = strndup(text + off, m->len[i])))
+                        return -ENOMEM;
+                off += m->len[i];
+        }
+        return 0;
+}
+
+/* The child's status when it ended early with a fetch failure (it logged the line). */
+static int privsep_child_status;
+
+static int privsep_recv_one(int fd, const struct secret_request *sr, uint32_t index,
+                            uint64_t *total, struct fetched_secret *f) {
+        static char text[PRIVSEP_STRINGS * PRIVSEP_STRING_MAX];
+        struct privsep_msg m = {0};
+        ssize_t n = privsep_recv(fd, &m, text, sizeof text);
+        if (n < 0)
+                return (int)n;
+        if (m.type == PRIVSEP_DONE && m.status < 0) {
+                privsep_child_status = m.status; /* the child said why */
+                return -ECANCELED;
+        }
+        if (m.type != PRIVSEP_SECRET || m.index != index || m.present > 1 || m.has_mode > 1 ||
+            (m.mode & ~0777U) || m.lease_duration < 0 || (!m.present && (m.size || !sr->optional)))
+                return -EBADMSG;
+        *total += m.size;
+        if (m.size > PRIVSEP_TOTAL_MAX || *total > PRIVSEP_TOTAL_MAX)
+                return -EFBIG;
+        char *str[PRIVSEP_STRINGS] = {0};
+        int r = privsep_take_strings(&m, text, (size_t)n, str);
+        f->version = str[0];
+        f->lease_id = str[1];
+        f->file = str[2];
+        f->owner = str[3];
+        f->group = str[4];
+        if (r < 0)
+                return r;
+        if (f->file && !secret_name_is_valid(f->file))
+                return -EBADMSG;
+        f->has_mode = m.has_mode;
+        f->mode = m.mode;
+        f->lease_duration = (long)m.lease_duration;
+        if (!m.present)
+                return 0;
+        r = secret_new(m.size, &f->value);
+        for (size_t done = 0; r >= 0 && done < m.size;) {
+                struct privsep_msg c = {0};
+                n = privsep_recv(fd, &c, (char *)secret_data(f->value) + done, m.size - done);
+                if (n < 0)
+                        r = (int)n;
+                else if (c.type != PRIVSEP_CHUNK || c.index != index || c.size != (size_t)n ||
+                         n == 0)
+                        r = -EBADMSG;
+                else
+                        done += (size_t)n;
+        }
+        return r < 0 ? r : secret_seal(f->value);
+}
+
+static int privsep_receive(int fd, const struct request *req, struct fetched_secret *out) {
+        uint64_t total = 0;
+        for (size_t i = 0; i < req->n_secrets; i++) {
+                int r = privsep_recv_one(fd, &req->secrets[i], (uint32_t)i, &total, &out[i]);
+                if (r < 0)
+                        return r;
+        }
+        struct privsep_msg m = {0};
+        char extra = 0;
+        ssize_t n = privsep_recv(fd, &m, &extra, 0);
+        if (n < 0)
+                return (int)n;
+        if (m.type != PRIVSEP_DONE || m.index != req->n_secrets || n != 0 || m.status > 0)
+                return -EBADMSG;
+        if (m.status < 0) {
+                privsep_child_status = m.status;
+                return -ECANCELED;
+        }
+        return 0;
+}
+
+int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
+                      const struct request *req, struct fetched_secret *out) {
+        int sv[2];
+        privsep_child_status = 0;
+        if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+                return log_error_errno(errno, "secret fetcher: cannot create its socket");
+        pid_t pid = fork();
+        if (pid < 0) {
+                int r = negative_errno();
+                close(sv[0]);
+                close(sv[1]);
+                return log_error_errno(r, "secret fetcher: cannot fork");
+        }
+        if (pid == 0) {
+                close(sv[0]);
+                privsep_child(sv[1], cfg, role, req);
+        }
+        close(sv[1]);
+        int r = privsep_receive(sv[0], req, out);
+        close(sv[0]);
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+                ;
+        if (r < 0)
+                fetched_done(out, req->n_secrets);
+        if (r == -ECANCELED) /* the child logged the fetch's failure */
+                return privsep_child_status < 0 && privsep_child_status > -4096
+                               ? privsep_child_status
+                               : -EIO;
+        if (r < 0) {
+                if (WIFSIGNALED(status))
+                        return log_error_errno(r, "secret fetcher: killed by signal %d",
+                                               WTERMSIG(status));
+                return log_error_errno(r, "secret fetcher: malformed or incomplete reply");
+        }
+        return 0;
+}
