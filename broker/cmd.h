@@ -22,6 +22,11 @@ struct broker_ctx {
  * exit status (EXIT_USAGE for an invalid or unsafe file). */
 int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret);
 
+/* The one line for what getopt_long() returned for an option it did not accept (getopt's own
+ * messages are off: opterr = 0 and a leading ':' in every optstring). cmd is the command word, or
+ * NULL before it. Returns -EINVAL. */
+int broker_option_error(const char *cmd, int c, char **argv);
+
 /* Each command parses its own arguments (argv[0] is the command word) and returns an exit
  * status. "--help" prints usage to stdout and returns EXIT_DONE. */
 int cmd_hook(const struct broker_ctx *ctx, int argc, char **argv);

@@ -49,12 +49,13 @@ static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, cons
         int c;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
                 const char *key = NULL;
                 switch (c) {
                 case 'p':
                         if (parse_uint64(optarg, &pid) < 0 || pid < 1 || pid > INT32_MAX)
-                                return log_error_errno(-EINVAL, "inject: invalid --pid");
+                                return log_error("inject: --pid %s: a process id", optarg);
                         break;
                 case 'i':
                         *ret_id = optarg;
@@ -75,24 +76,24 @@ static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, cons
                         fputs(inject_usage, stdout);
                         return 1;
                 default:
-                        return -EINVAL;
+                        return broker_option_error("inject", c, argv);
                 }
                 if (key && add_annotation(ann, key, optarg) < 0)
                         return -ENOMEM;
         }
         if (!pid)
-                return log_error_errno(-EINVAL, "inject: --pid is required");
+                return log_error("inject: --pid is required");
         if (optind >= argc)
-                return log_error_errno(-EINVAL, "inject: no NAME=REF given");
+                return log_error("inject: no NAME=REF given");
         for (int i = optind; i < argc; i++) {
                 char key[256];
                 const char *eq = strchr(argv[i], '=');
                 if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) > 128)
-                        return log_error_errno(-EINVAL, "inject: argument %d: NAME=REF expected",
+                        return log_error("inject: argument %d: NAME=REF expected",
                                                i - optind + 1);
                 snprintf(key, sizeof key, "io.lockbox.secret.%.*s", (int)(eq - argv[i]), argv[i]);
                 if (json_object_get(ann, key))
-                        return log_error_errno(-EINVAL, "inject: secret '%s' given twice",
+                        return log_error("inject: secret '%s' given twice",
                                                key + 18);
                 if (add_annotation(ann, key, eq + 1) < 0)
                         return -ENOMEM;

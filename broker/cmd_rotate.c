@@ -54,11 +54,8 @@ static int rotate_option(struct rotate_args *a, int c, char **argv) {
         case 'h':
                 fputs(rotate_usage, stdout);
                 return 1;
-        case ':':
-                return rotate_usage_error("option '%s' needs an argument (see --help)",
-                                          argv[optind - 1]);
         default:
-                return rotate_usage_error("unknown option '%s' (see --help)", argv[optind - 1]);
+                return broker_option_error("rotate", c, argv);
         }
 }
 

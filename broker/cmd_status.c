@@ -59,13 +59,14 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
         int c, r;
 
         optind = 1;
-        while ((c = getopt_long(argc, argv, "+h", opts, NULL)) != -1) {
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
                 if (c == 'j')
                         as_json = true;
                 else if (c == 'h')
                         return fputs(status_usage, stdout), EXIT_DONE;
                 else
-                        return EXIT_USAGE;
+                        return broker_option_error("status", c, argv), EXIT_USAGE;
         }
         if (argc - optind > 1) {
                 log_error("status: at most one container id");

@@ -44,6 +44,25 @@ int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret)
         return r < 0 ? EXIT_USAGE : EXIT_DONE;
 }
 
+int broker_option_error(const char *cmd, int c, char **argv) {
+        const char *arg = argv[optind - 1];
+        char what[64];
+
+        /* A long option as written, without any "=VALUE"; a short one by the letter refused,
+         * since argv may bundle several (-vx). */
+        if (strncmp(arg, "--", 2) == 0)
+                snprintf(what, sizeof what, "%.*s", (int)strcspn(arg, "="), arg);
+        else
+                snprintf(what, sizeof what, "-%c", optopt > 32 && optopt < 127 ? optopt : '?');
+        if (c == ':')
+                log_error("%s%soption '%s' needs an argument (see --help)", cmd ?: "",
+                          cmd ? ": " : "", what);
+        else
+                log_error("%s%sunknown option '%s' (see --help)", cmd ?: "", cmd ? ": " : "",
+                          what);
+        return -EINVAL;
+}
+
 int main(int argc, char **argv) {
         static const struct option opts[] = {
                 {"config", required_argument, NULL, 'c'},
@@ -69,7 +88,8 @@ int main(int argc, char **argv) {
                 log_error("cannot initialise (libsodium or process hardening)");
                 return EXIT_FAILED;
         }
-        while ((c = getopt_long(argc, argv, "+vh", opts, NULL)) != -1) {
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+:vh", opts, NULL)) != -1) {
                 switch (c) {
                 case 'c':
                         ctx.config_path = optarg;
@@ -84,7 +104,7 @@ int main(int argc, char **argv) {
                         fputs(usage, stdout);
                         return EXIT_DONE;
                 default:
-                        fputs(usage, stderr);
+                        broker_option_error(NULL, c, argv);
                         return EXIT_USAGE;
                 }
         }
