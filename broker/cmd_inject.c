@@ -89,12 +89,10 @@ static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, cons
                 char key[256];
                 const char *eq = strchr(argv[i], '=');
                 if (!eq || eq == argv[i] || (size_t)(eq - argv[i]) > 128)
-                        return log_error("inject: argument %d: NAME=REF expected",
-                                               i - optind + 1);
+                        return log_error("inject: argument %d: NAME=REF expected", i - optind + 1);
                 snprintf(key, sizeof key, "io.lockbox.secret.%.*s", (int)(eq - argv[i]), argv[i]);
                 if (json_object_get(ann, key))
-                        return log_error("inject: secret '%s' given twice",
-                                               key + 18);
+                        return log_error("inject: secret '%s' given twice", key + 18);
                 if (add_annotation(ann, key, eq + 1) < 0)
                         return -ENOMEM;
         }

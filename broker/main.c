@@ -58,8 +58,7 @@ int broker_option_error(const char *cmd, int c, char **argv) {
                 log_error("%s%soption '%s' needs an argument (see --help)", cmd ?: "",
                           cmd ? ": " : "", what);
         else
-                log_error("%s%sunknown option '%s' (see --help)", cmd ?: "", cmd ? ": " : "",
-                          what);
+                log_error("%s%sunknown option '%s' (see --help)", cmd ?: "", cmd ? ": " : "", what);
         return -EINVAL;
 }
 
