@@ -8,6 +8,7 @@
 #include <curl/curl.h>
 #include <sodium.h>
 
+#include "credfile.h"
 #include "log.h"
 
 #define HTTP_BACKOFF_BASE_MS 100
@@ -17,12 +18,16 @@
  * further requests queue for a kept-alive one. */
 #define HTTP_MAX_HOST_CONNECTIONS 6
 #define HTTP_BODY_INITIAL 2048
+#define HTTP_PEM_MAX ((size_t)4 * 1024 * 1024) /* a CA bundle is ~200 KiB */
 
 struct http_client {
         CURLM *multi;
         char *base_url; /* "https://name:port[/prefix]", no trailing slash */
         struct curl_slist *connect_to;
-        char *ca_file, *cert_file, *key_file, *pinned_pubkey;
+        /* The PEM files' contents, read once (credfile.c: through fds the secret fetcher
+         * opened before it dropped root) and handed to libcurl as blobs, not paths. */
+        struct secret *ca, *cert, *key;
+        char *pinned_pubkey;
         uint64_t deadline_ms;
         size_t max_response;
 };
@@ -279,6 +284,21 @@ static int http_multi_setup(struct http_client *c) {
         return 0;
 }
 
+/* A PEM file for libcurl, or nothing when path is NULL. */
+static int http_read_pem(const char *path, struct secret **ret, const char *why_failed,
+                         const char **ret_why) {
+        if (!path)
+                return 0;
+        int r = credfile_read(path, HTTP_PEM_MAX, ret);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0) {
+                log_debug("%s: %s", path, strerror(-r));
+                *ret_why = why_failed;
+        }
+        return r;
+}
+
 int http_client_new(const char *address, const struct http_tls *tls, uint64_t deadline_ms,
                     struct http_client **ret, const char **ret_why) {
         _cleanup_http_client_ struct http_client *c = calloc(1, sizeof *c);
@@ -298,11 +318,19 @@ int http_client_new(const char *address, const struct http_tls *tls, uint64_t de
                 *ret_why = why;
                 return r;
         }
-        if (http_strdup_opt(tls->ca_file, &c->ca_file) < 0 ||
-            http_strdup_opt(tls->cert_file, &c->cert_file) < 0 ||
-            http_strdup_opt(tls->key_file, &c->key_file) < 0 ||
-            http_strdup_opt(tls->pinned_pubkey, &c->pinned_pubkey) < 0)
+        if (http_strdup_opt(tls->pinned_pubkey, &c->pinned_pubkey) < 0)
                 return -ENOMEM;
+        r = http_read_pem(tls->ca_file, &c->ca, "TLS: cannot read ca_file", ret_why);
+        if (r >= 0)
+                r = http_read_pem(tls->cert_file, &c->cert,
+                                  "TLS: cannot use the client certificate (cert_file, key_file)",
+                                  ret_why);
+        if (r >= 0)
+                r = http_read_pem(tls->key_file, &c->key,
+                                  "TLS: cannot use the client certificate (cert_file, key_file)",
+                                  ret_why);
+        if (r < 0)
+                return r;
         r = http_multi_setup(c);
         if (r < 0)
                 return r;
@@ -317,9 +345,9 @@ struct http_client *http_client_free(struct http_client *c) {
                 curl_multi_cleanup(c->multi);
         curl_slist_free_all(c->connect_to);
         free(c->base_url);
-        free(c->ca_file);
-        free(c->cert_file);
-        free(c->key_file);
+        secret_free(c->ca);
+        secret_free(c->cert);
+        secret_free(c->key);
         free(c->pinned_pubkey);
         free(c);
         return NULL;
@@ -370,17 +398,27 @@ static int http_easy_policy(CURL *e) {
 }
 
 static int http_easy_tls(const struct http_client *c, CURL *e) {
-        if (c->ca_file) {
-                HTTP_SETOPT(e, CURLOPT_CAINFO, c->ca_file);
-                /* Only ca_file: not the system's directory of CAs as well. */
+        /* NOCOPY: the blobs are the client's, which outlives every transfer it runs. */
+        if (c->ca) {
+                struct curl_blob b = {(void *)secret_cdata(c->ca), secret_size(c->ca),
+                                      CURL_BLOB_NOCOPY};
+                HTTP_SETOPT(e, CURLOPT_CAINFO_BLOB, &b);
+                /* Only ca_file: not the system's CA file and directory as well. */
+                HTTP_SETOPT(e, CURLOPT_CAINFO, (char *)NULL);
                 HTTP_SETOPT(e, CURLOPT_CAPATH, (char *)NULL);
         }
-        if (c->cert_file) {
-                HTTP_SETOPT(e, CURLOPT_SSLCERT, c->cert_file);
+        if (c->cert) {
+                struct curl_blob b = {(void *)secret_cdata(c->cert), secret_size(c->cert),
+                                      CURL_BLOB_NOCOPY};
+                HTTP_SETOPT(e, CURLOPT_SSLCERT_BLOB, &b);
                 HTTP_SETOPT(e, CURLOPT_SSLCERTTYPE, "PEM");
         }
-        if (c->key_file)
-                HTTP_SETOPT(e, CURLOPT_SSLKEY, c->key_file);
+        if (c->key) {
+                struct curl_blob b = {(void *)secret_cdata(c->key), secret_size(c->key),
+                                      CURL_BLOB_NOCOPY};
+                HTTP_SETOPT(e, CURLOPT_SSLKEY_BLOB, &b);
+                HTTP_SETOPT(e, CURLOPT_SSLKEYTYPE, "PEM");
+        }
         if (c->pinned_pubkey)
                 HTTP_SETOPT(e, CURLOPT_PINNEDPUBLICKEY, c->pinned_pubkey);
         if (c->connect_to)

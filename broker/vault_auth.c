@@ -6,6 +6,7 @@
 
 #include <sodium.h>
 
+#include "credfile.h"
 #include "log.h"
 #include "vault.h"
 
@@ -77,11 +78,10 @@ static int vault_read_credential(const char *path, struct secret **ret, char *wh
                                  size_t why_size) {
         _cleanup_secret_ struct secret *raw = NULL;
         struct stat st;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = credfile_open(path);
         if (fd < 0) {
-                int e = negative_errno();
-                snprintf(why, why_size, "cannot open %s: %s", path, strerror(-e));
-                return e;
+                snprintf(why, why_size, "cannot open %s: %s", path, strerror(-fd));
+                return fd;
         }
         if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
                 snprintf(why, why_size, "%s is not a regular file", path);

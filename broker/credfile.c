@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "credfile.h"
+
+#include <fcntl.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define CREDFILE_MAX 64 /* far more than any configuration names */
+
+static struct credfile {
+        char *path;
+        int fd; /* >= 0, or -errno of the open */
+} credfiles[CREDFILE_MAX];
+static size_t n_credfiles;
+
+static const struct credfile *credfile_find(const char *path) {
+        for (size_t i = 0; i < n_credfiles; i++)
+                if (streq_ptr(credfiles[i].path, path))
+                        return &credfiles[i];
+        return NULL;
+}
+
+static int credfile_add(const char *path) {
+        if (path[0] != '/' || credfile_find(path))
+                return 0;
+        if (n_credfiles >= CREDFILE_MAX)
+                return -E2BIG;
+        char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        credfiles[n_credfiles++] = (struct credfile){copy, fd >= 0 ? fd : negative_errno()};
+        if (fd >= 0)
+                log_debug("secret fetcher: opened %s", path);
+        return 0;
+}
+
+/* Every string under a key ending in "_file", at any depth. */
+static int credfile_walk(const json_t *v) {
+        const char *key;
+        json_t *child;
+        size_t i;
+        int r;
+
+        if (json_is_array(v)) {
+                json_array_foreach((json_t *)v, i,
+                                   child) if ((r = credfile_walk(child)) < 0) return r;
+                return 0;
+        }
+        if (!json_is_object(v))
+                return 0;
+        json_object_foreach((json_t *)v, key, child) {
+                size_t len = strlen(key);
+                if (json_is_string(child) && len > 5 && streq_ptr(key + len - 5, "_file"))
+                        r = credfile_add(json_string_value(child));
+                else
+                        r = credfile_walk(child);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int credfile_preload(const struct broker_config *cfg) {
+        int r;
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+                /* The store is read before the drop (privsep.c): its key stays with root. */
+                if (streq_ptr(cfg->backends[i].type, "store"))
+                        continue;
+                if ((r = credfile_walk(cfg->backends[i].raw)) < 0)
+                        return r;
+        }
+        for (size_t i = 0; i < cfg->n_roles; i++)
+                if ((r = credfile_walk(cfg->roles[i].auth)) < 0)
+                        return r;
+        return 0;
+}
+
+void credfile_forget(void) {
+        for (size_t i = 0; i < n_credfiles; i++) {
+                if (credfiles[i].fd >= 0)
+                        close(credfiles[i].fd);
+                free(credfiles[i].path);
+        }
+        n_credfiles = 0;
+}
+
+int credfile_open(const char *path) {
+        const struct credfile *c = credfile_find(path);
+        int fd;
+
+        if (!c) {
+                fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+                return fd >= 0 ? fd : negative_errno();
+        }
+        if (c->fd < 0)
+                return c->fd;
+        /* A duplicate shares the file offset: rewind it for this reader. */
+        fd = fcntl(c->fd, F_DUPFD_CLOEXEC, 3);
+        if (fd < 0)
+                return negative_errno();
+        if (lseek(fd, 0, SEEK_SET) < 0) {
+                int r = negative_errno();
+                close(fd);
+                return r;
+        }
+        return fd;
+}
+
+int credfile_read(const char *path, size_t max, struct secret **ret) {
+        struct stat st;
+        _cleanup_close_ int fd = credfile_open(path);
+        if (fd < 0)
+                return fd;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return -EINVAL;
+        return secret_read_fd(fd, max, ret);
+}
