@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "token_cache.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
@@ -185,15 +186,21 @@ int token_cache_parse(const void *data, size_t size, struct token_cache_entry *r
 
 /* ---- files -------------------------------------------------------------------------------- */
 
-static int token_cache_private_dir(int parent, const char *name, int *ret_fd) {
+/* Set by token_cache_preopen, in the secret fetcher: the directory, or why it failed. */
+static int token_cache_preopened = -1, token_cache_preopen_error;
+
+/* parent/name, created 0700 if missing, owned by us (or by also_ok) and private. */
+static int token_cache_private_dir(int parent, const char *name, uid_t also_ok, int *ret_fd) {
         struct stat st;
         if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
         int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
-        /* Tokens grant what the broker's Vault role grants: only root may see or plant them. */
-        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0077)) {
+        /* Tokens grant what the broker's Vault role grants: only root (and the fetcher's uid)
+         * may see or plant them. */
+        if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != also_ok) ||
+            (st.st_mode & 0077)) {
                 close(fd);
                 return -EPERM;
         }
@@ -203,12 +210,59 @@ static int token_cache_private_dir(int parent, const char *name, int *ret_fd) {
 
 int token_cache_open(const char *state_dir, int *ret_dirfd) {
         _cleanup_close_ int top = -1;
+        if (token_cache_preopen_error < 0)
+                return token_cache_preopen_error;
+        if (token_cache_preopened >= 0) {
+                int fd = fcntl(token_cache_preopened, F_DUPFD_CLOEXEC, 3);
+                if (fd < 0)
+                        return negative_errno();
+                *ret_dirfd = fd;
+                return 0;
+        }
         if (state_dir[0] != '/')
                 return -EINVAL;
-        int r = token_cache_private_dir(AT_FDCWD, state_dir, &top);
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, geteuid(), &top);
         if (r < 0)
                 return r;
-        return token_cache_private_dir(top, "tokens", ret_dirfd);
+        return token_cache_private_dir(top, "tokens", geteuid(), ret_dirfd);
+}
+
+static int token_cache_preopen_one(const char *state_dir, uid_t uid, gid_t gid) {
+        _cleanup_close_ int top = -1, fd = -1;
+        if (state_dir[0] != '/')
+                return -EINVAL;
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, geteuid(), &top);
+        if (r < 0)
+                return r;
+        r = token_cache_private_dir(top, "tokens", uid, &fd);
+        if (r < 0)
+                return r;
+        if (fchown(fd, uid, gid) < 0)
+                return negative_errno();
+        /* Entries from a broker that kept them root's (before the fetcher dropped its uid):
+         * handed over, else the fetcher could neither read nor replace them. */
+        _cleanup_close_ int scan = openat(fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+        if (!d)
+                return negative_errno();
+        TAKE_FD(scan);
+        for (struct dirent *de; (de = readdir(d));) {
+                struct stat st;
+                if (de->d_name[0] == '.' || fstatat(fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode) || st.st_uid == uid)
+                        continue;
+                if (fchownat(fd, de->d_name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
+                        (void)unlinkat(fd, de->d_name, 0);
+        }
+        closedir(d);
+        token_cache_preopened = TAKE_FD(fd);
+        return 0;
+}
+
+int token_cache_preopen(const char *state_dir, uid_t uid, gid_t gid) {
+        int r = token_cache_preopen_one(state_dir, uid, gid);
+        token_cache_preopen_error = r < 0 ? r : 0;
+        return r;
 }
 
 int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret) {

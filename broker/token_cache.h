@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "secret.h"
@@ -51,6 +52,11 @@ int token_cache_parse(const void *data, size_t size, struct token_cache_entry *r
 
 /* STATE_DIR/tokens, created 0700 if missing; -EPERM when it or STATE_DIR is not private. */
 int token_cache_open(const char *state_dir, int *ret_dirfd);
+/* In the secret fetcher, still root (privsep.c): STATE_DIR/tokens given to uid:gid (and the
+ * entries in it), kept open, and returned (duplicated) by every later token_cache_open, which
+ * the fetcher could no longer do by path once it runs as uid. A failure is returned, and by
+ * every later token_cache_open as well. */
+int token_cache_preopen(const char *state_dir, uid_t uid, gid_t gid);
 /* -ENOENT when there is no entry; -EBADMSG (and the file removed) when it is corrupt. */
 int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret);
 int token_cache_store(int dirfd, const char *name, const struct token_cache_entry *e);
