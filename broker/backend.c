@@ -5,6 +5,7 @@
 
 #include "keywhiz.h"
 #include "log.h"
+#include "privsep.h"
 #include "store.h"
 #include "vault.h"
 
@@ -47,15 +48,18 @@ static int store_fetch_batch(const struct fetch_batch *batch) {
 
 static const struct backend_type {
         const char *type;
+        /* Reads only root's files, nothing from the network: fetched before the secret
+         * fetcher drops root (privsep.c), since its files are root's alone. */
+        bool local;
         int (*fetch_batch)(const struct fetch_batch *batch);
         /* Optional: a type without leases or without a check leaves them NULL. */
         int (*revoke)(const struct broker_config *cfg, const struct backend_config *b,
                       const struct role *role, const struct lease_ref *leases, size_t n);
         int (*check)(const struct broker_config *cfg, const struct backend_config *b);
 } backend_types[] = {
-        {"store", store_fetch_batch, NULL, NULL},
-        {"vault", vault_fetch_batch, vault_revoke_leases, vault_check},
-        {"keywhiz", keywhiz_fetch_batch, NULL, keywhiz_check},
+        {"store", true, store_fetch_batch, NULL, NULL},
+        {"vault", false, vault_fetch_batch, vault_revoke_leases, vault_check},
+        {"keywhiz", false, keywhiz_fetch_batch, NULL, keywhiz_check},
 };
 
 static const struct backend_type *backend_type_find(const char *type) {
@@ -92,8 +96,9 @@ static int fetch_backend(const struct broker_config *cfg, const struct role *rol
         return t->fetch_batch(&batch);
 }
 
-int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
-                      const struct request *req, struct fetched_secret *out) {
+int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
+                       const struct request *req, struct fetched_secret *out,
+                       enum backend_where where) {
         for (size_t i = 0; i < req->n_secrets; i++) {
                 const struct secret_request *sr = &req->secrets[i];
                 const struct backend_config *b = config_find_backend(cfg, sr->ref.backend);
@@ -110,7 +115,9 @@ int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                         for (size_t j = 0; j < i; j++)
                                 if (streq_ptr(req->secrets[j].ref.backend, b->name))
                                         first = false;
-                        if (first)
+                        const struct backend_type *t = backend_type_find(b->type);
+                        bool local = t && t->local;
+                        if (first && (where & (local ? BACKEND_LOCAL : BACKEND_REMOTE)))
                                 r = fetch_backend(cfg, role, req, b, out);
                 }
                 if (r < 0) {
@@ -122,6 +129,11 @@ int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                 if (out[i].value)
                         (void)secret_seal(out[i].value);
         return 0;
+}
+
+int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
+                      const struct request *req, struct fetched_secret *out) {
+        return backend_fetch_some(cfg, role, req, out, BACKEND_LOCAL | BACKEND_REMOTE);
 }
 
 /* The backend name of a recorded ref ("vault:secret/x" -> "vault"), into buf. */
@@ -162,8 +174,8 @@ static int revoke_backend(const struct broker_config *cfg, const struct role *ro
         return t->revoke(cfg, b, role, leases, n);
 }
 
-int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
-                          const json_t *secrets) {
+static int revoke_leases_here(const struct broker_config *cfg, const char *role_name,
+                              const json_t *secrets) {
         const struct role *role = role_name ? config_find_role(cfg, role_name) : NULL;
         size_t i;
         json_t *s;
@@ -198,12 +210,48 @@ int backend_revoke_leases(const struct broker_config *cfg, const char *role_name
         return ret;
 }
 
+struct revoke_args {
+        const struct broker_config *cfg;
+        const char *role_name;
+        const json_t *secrets;
+};
+
+static int revoke_leases_run(void *userdata) {
+        const struct revoke_args *a = userdata;
+        return revoke_leases_here(a->cfg, a->role_name, a->secrets);
+}
+
+int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
+                          const json_t *secrets) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(secrets, i, s) {
+                if (json_get_string(s, "lease_id")) {
+                        struct revoke_args a = {cfg, role_name, secrets};
+                        return privsep_run(cfg, revoke_leases_run, &a);
+                }
+        }
+        return 0; /* no lease: nothing to talk to a server about */
+}
+
+struct check_args {
+        const struct broker_config *cfg;
+        const struct backend_config *b;
+        const struct backend_type *t;
+};
+
+static int check_run(void *userdata) {
+        const struct check_args *a = userdata;
+        return a->t->check(a->cfg, a->b);
+}
+
 int backend_check(const struct broker_config *cfg, const struct backend_config *b) {
         const struct backend_type *t = backend_type_find(b->type);
         if (!t || !t->check)
                 return log_error_errno(-EOPNOTSUPP, "backend %s (%s): not available in this build",
                                        b->name, b->type);
-        return t->check(cfg, b);
+        struct check_args a = {cfg, b, t};
+        return privsep_run(cfg, check_run, &a);
 }
 
 void fetched_done(struct fetched_secret *f, size_t n) {

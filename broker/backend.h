@@ -40,6 +40,13 @@ int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 void fetched_done(struct fetched_secret *f, size_t n);
 
+/* The same for the secrets of local backends (the store: root's files, no network) or of the
+ * network ones only; the others' out[i] are left as they are. On failure all of out is wiped. */
+enum backend_where { BACKEND_LOCAL = 1, BACKEND_REMOTE = 2 };
+int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
+                       const struct request *req, struct fetched_secret *out,
+                       enum backend_where where);
+
 /* A lease recorded in a container's state, for the backend that revokes it. */
 struct lease_ref {
         const char *lease_id;
@@ -48,11 +55,12 @@ struct lease_ref {
 };
 
 /* Revoke the leases recorded for a container (its state's "secrets" array), authenticating as
- * role_name (the state's "role"; NULL or unknown: the backend's own auth). Logs each failure;
- * returns the first error. */
+ * role_name (the state's "role"; NULL or unknown: the backend's own auth), in the secret
+ * fetcher's unprivileged child (privsep.h). Logs each failure; returns an error when any. */
 int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
                           const json_t *secrets);
 
-/* `check` for a backend type other than the store: reach it, log in; one line printed.
+/* `check` for a backend type other than the store, in the secret fetcher's unprivileged child:
+ * reach it, log in; one line printed.
  * -EOPNOTSUPP (logged) for a type without a check. */
 int backend_check(const struct broker_config *cfg, const struct backend_config *b);

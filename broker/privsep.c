@@ -7,15 +7,19 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <string.h>
+#include <grp.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "config.h"
+#include "credfile.h"
 #include "log.h"
 #include "manifest.h"
+#include "token_cache.h"
 
 enum {
         PRIVSEP_SECRET = 1, /* header and metadata of out[index] */
@@ -41,18 +45,62 @@ struct privsep_msg {
 
 /* ---- the child -------------------------------------------------------------------------- */
 
-static int privsep_drop_caps(void) {
+/* Still root, before anything talks to the network: open what the unprivileged half will
+ * need and could not open itself (root's credential files, the token cache). */
+static int privsep_preload(const struct broker_config *cfg) {
+        int r = credfile_preload(cfg);
+        if (r < 0)
+                return log_error_errno(r, "secret fetcher: cannot open the credential files");
+        for (size_t i = 0; i < cfg->n_backends; i++)
+                if (streq_ptr(cfg->backends[i].type, "vault")) {
+                        /* A failure is kept for token_cache_open, which reports it where a
+                         * login needs the cache (a token_file method never does). */
+                        (void)token_cache_preopen(cfg->state_dir, PRIVSEP_UID, PRIVSEP_GID);
+                        break;
+                }
+        return 0;
+}
+
+static int privsep_capset(uint64_t caps) {
         struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
         struct __user_cap_data_struct data[2] = {{0}};
+        data[0].effective = data[0].permitted = (uint32_t)caps;
+        data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
+        return syscall(SYS_capset, &hdr, data) < 0 ? negative_errno() : 0;
+}
+
+/* Every capability gone from the bounding and ambient sets, and all but the two the uid
+ * change needs from the others; no_new_privs. The store is read like this, as uid 0 (the
+ * owner of its files) without any capability that reaches beyond them. */
+static int privsep_drop_caps(void) {
         for (unsigned long cap = 0; cap < 64; cap++)
                 if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
                         return negative_errno();
         if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
                 return negative_errno();
-        if (syscall(SYS_capset, &hdr, data) < 0)
-                return negative_errno();
+        int r = privsep_capset(UINT64_C(1) << CAP_SETUID | UINT64_C(1) << CAP_SETGID);
+        if (r < 0)
+                return r;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return negative_errno();
+        return 0;
+}
+
+/* uid and gid PRIVSEP_UID/GID with no supplementary groups and no capability left: what
+ * talks to the network cannot write a file of root's or open one of its credentials. */
+static int privsep_drop_uid(void) {
+        if (setgroups(0, NULL) < 0 || setresgid(PRIVSEP_GID, PRIVSEP_GID, PRIVSEP_GID) < 0 ||
+            setresuid(PRIVSEP_UID, PRIVSEP_UID, PRIVSEP_UID) < 0)
+                return negative_errno();
+        int r = privsep_capset(0);
+        if (r < 0)
+                return r;
+        /* The uid change reset it to the fs.suid_dumpable default: no ptrace by that uid's
+         * other processes, no core. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                return negative_errno();
+        if (getuid() != PRIVSEP_UID || geteuid() != PRIVSEP_UID || getgid() != PRIVSEP_GID)
+                return -EPERM;
         return 0;
 }
 
@@ -184,19 +232,35 @@ static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret 
         return r;
 }
 
+/* Everything between fork and the network: the store read as uid 0 (into out, when given),
+ * then the uid, the capabilities and the seccomp filter dropped. Logs its one line. */
+static int privsep_enter(const struct broker_config *cfg, const struct role *role,
+                         const struct request *req, struct fetched_secret *out) {
+        int r = privsep_preload(cfg);
+        if (r < 0)
+                return r;
+        r = privsep_drop_caps();
+        if (r < 0)
+                return log_error_errno(r, "secret fetcher: cannot drop capabilities");
+        if (out && (r = backend_fetch_some(cfg, role, req, out, BACKEND_LOCAL)) < 0)
+                return r; /* logged */
+        r = privsep_drop_uid();
+        if (r < 0)
+                return log_error_errno(r, "secret fetcher: cannot switch to uid %d", PRIVSEP_UID);
+        r = privsep_seccomp();
+        if (r < 0)
+                return log_error_errno(r, "secret fetcher: cannot install its seccomp filter");
+        return 0;
+}
+
 static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
                                      const struct role *role, const struct request *req) {
         struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
-        int r = privsep_drop_caps();
-        if (r < 0)
-                log_error_errno(r, "secret fetcher: cannot drop capabilities");
-        if (r >= 0 && (r = privsep_seccomp()) < 0)
-                log_error_errno(r, "secret fetcher: cannot install its seccomp filter");
         struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
-        if (r >= 0 && !out)
-                r = log_error_errno(-ENOMEM, "secret fetcher");
+        int r = out ? privsep_enter(cfg, role, req, out)
+                    : log_error_errno(-ENOMEM, "secret fetcher");
         if (r >= 0)
-                r = backend_fetch_all(cfg, role, req, out); /* logs its one line */
+                r = backend_fetch_some(cfg, role, req, out, BACKEND_REMOTE); /* logs its line */
         for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
                 r = privsep_send_one(fd, (uint32_t)i, &out[i]);
         if (out)
@@ -204,6 +268,28 @@ static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
         done.status = r < 0 ? r : 0;
         (void)privsep_send(fd, &done, NULL, 0);
         _exit(r < 0 ? 1 : 0);
+}
+
+int privsep_run(const struct broker_config *cfg, int (*fn)(void *userdata), void *userdata) {
+        fflush(NULL);
+        pid_t pid = fork();
+        if (pid < 0)
+                return log_error_errno(errno, "secret fetcher: cannot fork");
+        if (pid == 0) {
+                int r = privsep_enter(cfg, NULL, NULL, NULL);
+                if (r >= 0)
+                        r = fn(userdata);
+                fflush(NULL);
+                _exit(r < 0 ? 1 : 0);
+        }
+        int status = 0;
+        while (waitpid(pid, &status, 0) < 0)
+                if (errno != EINTR)
+                        return log_error_errno(errno, "secret fetcher: cannot wait for it");
+        if (WIFSIGNALED(status))
+                return log_error_errno(-EIO, "secret fetcher: killed by signal %d",
+                                       WTERMSIG(status));
+        return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EIO; /* the child logged */
 }
 
 /* ---- the parent ------------------------------------------------------------------------- */

@@ -4,14 +4,15 @@
 #include "backend.h"
 
 /*
- * Privilege separation of the fetch (SECURITY.md). backend_fetch_all runs in a forked child
- * that keeps no capability (bounding, effective, permitted, inheritable and ambient sets
- * emptied), sets no_new_privs and installs a seccomp filter refusing what a compromised
- * libcurl, TLS stack or response parser could use against the host: mount and namespace calls,
- * ptrace and process_vm_*, exec, module and kexec calls, key rings, uid changes, and signals to
- * any process but itself. The child stays uid 0 without capabilities, so that the backends open
- * root's credential files (mode 0400) and the token cache as they do in-process; a dedicated
- * uid needs the backends to open those first (SECURITY.md, known limits).
+ * Privilege separation of the fetch (SECURITY.md). backend_fetch_all runs in a forked child.
+ * Still root, it opens every credential file the configuration names for a network backend
+ * (credfile.h) and the token cache (token_cache_preopen, handed to PRIVSEP_UID); it empties
+ * its bounding and ambient capability sets, keeps only CAP_SETUID and CAP_SETGID, sets
+ * no_new_privs and reads the store (root's files) as uid 0. Then it becomes PRIVSEP_UID and
+ * PRIVSEP_GID with no capability, non-dumpable, under a seccomp filter refusing what a
+ * compromised libcurl, TLS stack or response parser could use against the host: mount and
+ * namespace calls, ptrace and process_vm_*, exec, module and kexec calls, key rings, uid
+ * changes, and signals to any process but itself. Only then does it talk to the network.
  *
  * The values come back over a SOCK_SEQPACKET socket in three kinds of messages (a secret's
  * header with its metadata, chunks of its value, and a final status), read straight into
@@ -20,5 +21,13 @@
  * before anything is used. Same contract as backend_fetch_all: on failure one line is logged
  * (by the child for a fetch failure, by the parent for anything else) and out is wiped.
  */
+#define PRIVSEP_UID 65534 /* "nobody", the kernel's overflow uid */
+#define PRIVSEP_GID 65534
+
 int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
+
+/* fn(userdata) in such a child (the store not read): lease revocation and `check`, which talk
+ * to the network and read what a server sent as well. 0 when fn returned >= 0, else -EIO; fn
+ * logs its own failures. */
+int privsep_run(const struct broker_config *cfg, int (*fn)(void *userdata), void *userdata);

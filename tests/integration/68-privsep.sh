@@ -1,11 +1,15 @@
 #!/bin/bash
 # 68-privsep.sh — the fetch runs in a child without privileges (broker/privsep.h): under
-# strace -f of a real hook, the process that opens the store's key and sealed file (and would
-# talk to Vault or Keywhiz) has emptied its capability sets, set no_new_privs and installed
-# its seccomp filter before, and is not the process that creates and attaches the tmpfs; the
-# values reach the root half, which places them. A failing fetch still fails with one line.
+# strace -f of a real hook, the process that opens the store's key and sealed file has emptied
+# its bounding set and kept only CAP_SETUID and CAP_SETGID (to drop its uid next), set
+# no_new_privs, and is not the process that creates and attaches the tmpfs; the process that
+# talks to Vault runs as uid 65534 with no capability and a seccomp filter, and could not
+# open root's credential files by path (they were opened before the drop); lease revocation
+# runs so too. The values reach the root half, which places them. A failing fetch still fails
+# with one line.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
+. "$(dirname "$0")/lib-vault.sh"
 command -v strace >/dev/null 2>&1 || skip "strace is not installed (make deps)"
 
 S=$(new_secret)
@@ -17,7 +21,7 @@ fake_container "$bundle/rootfs"
 printf '{"ociVersion":"1.0.2","id":"p1","status":"creating","pid":%s,"bundle":"%s"}' \
     "$CPID" "$bundle" >"$T/state.json"
 # strace -f follows the watcher, which lives until revoke: trace in the background.
-timeout 60 strace -f -qq -s 256 -e trace=capset,prctl,seccomp,openat,fsopen,move_mount \
+timeout 60 strace -f -qq -s 256 -e trace=capset,prctl,seccomp,openat,fsopen,move_mount,setresuid,connect \
     -e signal=none -o "$T/trace" "$BROKER" --config "$CFG" --state-dir "$STATE" \
     hook createRuntime <"$T/state.json" >"$T/hook.out" 2>&1 &
 tracer=$!
@@ -39,12 +43,16 @@ assert_true "a process opened the sealed file" test -n "$fetcher"
 assert_true "the fetcher is not the process that mounts" test "$fetcher" != "$placer"
 # Everything the fetcher did before it opened the sealed file.
 before=$(awk -v p="$fetcher" '$1 == p' "$T/trace" | sed '/db\.sealed/q')
-assert_contains "the fetcher emptied its capability sets" "$before" \
+assert_contains "the store's reader kept no capability but the uid change's" "$before" \
+    "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=1<<CAP_SETGID|1<<CAP_SETUID, permitted=1<<CAP_SETGID|1<<CAP_SETUID, inheritable=0})"
+assert_contains "the store's reader set no_new_privs" "$before" "prctl(PR_SET_NO_NEW_PRIVS, 1"
+assert_contains "the store's reader dropped its bounding set" "$before" "prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN"
+after=$(awk -v p="$fetcher" '$1 == p' "$T/trace" | sed '1,/db\.sealed/d')
+assert_match "then it switched to uid 65534" "$after" "setresuid\\(65534, 65534, 65534\\) += 0"
+assert_contains "then it emptied its capability sets" "$after" \
     "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=0, permitted=0, inheritable=0})"
-assert_contains "the fetcher set no_new_privs" "$before" "prctl(PR_SET_NO_NEW_PRIVS, 1"
-assert_match "the fetcher installed a seccomp filter" "$before" \
+assert_match "then it installed its seccomp filter" "$after" \
     "(seccomp\\(SECCOMP_SET_MODE_FILTER|prctl\\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)"
-assert_contains "the fetcher dropped its bounding set" "$before" "prctl(PR_CAPBSET_DROP, CAP_SYS_ADMIN"
 fake_stop
 
 # A fetch that fails in the child: one line from it, the hook fails, nothing left.
@@ -57,5 +65,58 @@ assert_true "a missing secret: one line" one_line "$T/hook.out"
 assert_contains "a missing secret: the line names it" "$(cat "$T/hook.out")" "no such secret"
 assert_true "a missing secret: nothing left" nothing_left p2 "$CPID"
 fake_stop
+
+# Vault over TLS with AppRole (credential files 0600 root, a CA file, the token cache) and a
+# leased dynamic secret, revoked at poststop.
+VS=$(new_secret)
+start_vault_fake "{
+ \"policies\": {\"app\": [\"secret/data/app/*\",
+                         {\"path\": \"database/creds/app\", \"capabilities\": [\"read\"]},
+                         {\"path\": \"sys/leases/revoke\", \"capabilities\": [\"update\"]}]},
+ \"kv\": {\"secret/app/db\": {\"pw\": \"$VS\"}},
+ \"approle\": {\"roles\": {\"app\": {\"role_id\": \"rid\", \"policies\": [\"app\"], \"token_ttl\": \"1h\"}},
+             \"secret_ids\": [{\"role\": \"app\", \"secret_id\": \"sid\", \"num_uses\": 0}]},
+ \"database\": {\"roles\": {\"app\": {\"default_ttl\": \"1h\", \"max_ttl\": \"24h\"}}}}"
+write_vault_config "$(auth_approle rid sid)"
+port=$(cat "$T/vault.port")
+fake_bundle "$T/v" '{"io.lockbox.secret.db": "vault:secret/app/db#pw", "io.lockbox.secret.dyn": "vault:database/creds/app#password"}'
+mkdir -p "$T/v/rootfs/run"
+fake_container "$T/v/rootfs"
+printf '{"ociVersion":"1.0.2","id":"pv","status":"creating","pid":%s,"bundle":"%s"}' \
+    "$CPID" "$T/v" >"$T/vstate.json"
+timeout 60 strace -f -qq -s 256 -e trace=capset,prctl,seccomp,setresuid,connect,openat \
+    -e signal=none -o "$T/vtrace" "$BROKER" --config "$CFG" --state-dir "$STATE" \
+    hook createRuntime <"$T/vstate.json" >"$T/hook.out" 2>&1 &
+tracer=$!
+for ((i = 0; i < 500; i++)); do
+    [ -z "$(lockbox_mounts "$CPID")" ] || break
+    sleep 0.02
+done
+assert_eq "vault: the value reached the tmpfs" "$VS" \
+    "$(cat "/proc/$CPID/root$T/v/rootfs/run/secrets/db" 2>/dev/null || true)"
+timeout 60 strace -f -qq -e trace=setresuid,connect,capset -e signal=none -o "$T/rtrace" \
+    "$BROKER" --config "$CFG" --state-dir "$STATE" revoke pv >/dev/null 2>&1 || true
+wait_gone "$tracer" 20 || true
+wait "$tracer" || true
+talker=$(awk -v port="$port" '/connect\(.*sin_port=htons\(/ && index($0, "htons(" port ")") {print $1; exit}' "$T/vtrace")
+assert_true "vault: a process connected to Vault" test -n "$talker"
+vbefore=$(awk -v p="$talker" '$1 == p' "$T/vtrace" | sed '/connect(.*htons('"$port"')/q')
+assert_match "vault: it was uid 65534 first" "$vbefore" "setresuid\\(65534, 65534, 65534\\) += 0"
+assert_contains "vault: with no capability" "$vbefore" \
+    "capset({version=_LINUX_CAPABILITY_VERSION_3, pid=0}, {effective=0, permitted=0, inheritable=0})"
+assert_match "vault: under its seccomp filter" "$vbefore" \
+    "(seccomp\\(SECCOMP_SET_MODE_FILTER|prctl\\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER)"
+assert_contains "vault: the role id file was opened before the drop" \
+    "$(printf '%s\n' "$vbefore" | sed '/setresuid/q')" "etc/role-id"
+assert_eq "vault: it opened nothing under etc/ after the drop" "" \
+    "$(printf '%s\n' "$vbefore" | sed '1,/setresuid/d' | grep "$T/etc/" || true)"
+assert_eq "vault: the token cache is the fetcher's" "65534 700" "$(stat -c '%u %a' "$STATE/tokens")"
+rtalker=$(awk -v port="$port" 'index($0, "htons(" port ")") {print $1; exit}' "$T/rtrace")
+assert_true "revoke: a process connected to Vault" test -n "$rtalker"
+assert_match "revoke: as uid 65534" "$(awk -v p="$rtalker" '$1 == p' "$T/rtrace")" \
+    "setresuid\\(65534, 65534, 65534\\) += 0"
+assert_eq "revoke: the lease was revoked" 1 "$(vault_counter 'c["leases_revoked"]')"
+fake_stop
 assert_no_secret_anywhere "$S"
+assert_no_secret_anywhere "$VS"
 finish
