@@ -175,7 +175,13 @@ int http_request_header(struct http_request *r, const char *name, const void *va
                 return -EINVAL;
         if (size > SIZE_MAX - nlen - 3)
                 return -EINVAL;
-        char *line = sodium_malloc(nlen + 2 + size + 1);
+        /* The line lives only until curl_slist_append has copied it (with libcurl's wiping
+         * strdup, into memory that is not locked either). Every header lockbox sends fits the
+         * stack buffer, wiped at once; sodium_malloc's guard pages and mlock cost some ten
+         * system calls a line, about a third of the kernel time of 100 reads (make bench). */
+        char stack_line[512];
+        size_t len = nlen + 2 + size + 1;
+        char *line = len <= sizeof stack_line ? stack_line : sodium_malloc(len);
         if (!line)
                 return -ENOMEM;
         memcpy(line, name, nlen);
@@ -184,7 +190,10 @@ int http_request_header(struct http_request *r, const char *name, const void *va
         line[nlen + 2 + size] = '\0';
         /* curl_slist_append copies with libcurl's (wiping) strdup. */
         struct curl_slist *l = curl_slist_append(r->headers, line);
-        sodium_free(line);
+        if (line == stack_line)
+                sodium_memzero(stack_line, len);
+        else
+                sodium_free(line);
         if (!l)
                 return -ENOMEM;
         r->headers = l;
