@@ -36,10 +36,13 @@ json_t *place_secret_entry(const struct secret_request *sr, const struct fetched
         snprintf(mode, sizeof mode, "%04o", (unsigned)sr->mode);
         if (leased)
                 place_time_now(expires, f->lease_duration);
-        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:s?, s:s?, s:s?, s:b}", "name", sr->name,
-                              "ref", sr->ref_text, "mode", mode, "optional", sr->optional,
-                              "version", f ? f->version : NULL, "lease_id", f ? f->lease_id : NULL,
-                              "lease_expires", leased ? expires : NULL, "placed", placed);
+        /* mode_set: rotation decides the file's mode as placement did, and a backend's
+         * metadata may set it only where the request did not. */
+        json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:s?, s:s?, s:s?, s:b}", "name", sr->name,
+                              "ref", sr->ref_text, "mode", mode, "mode_set", sr->mode_set,
+                              "optional", sr->optional, "version", f ? f->version : NULL,
+                              "lease_id", f ? f->lease_id : NULL, "lease_expires",
+                              leased ? expires : NULL, "placed", placed);
         /* Only in the state (root's, private): what rotation compares the next fetch with. */
         if (o && placed && digest_key) {
                 char digest[DIGEST_HEX_BYTES];
@@ -71,14 +74,17 @@ static json_t *state_new(const struct placement *p, const struct request *req, c
 
         (void)proc_start_time(p->pid, &pid_start);
         place_time_now(when, 0);
-        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, s:s, "
-                         "s:b, s:i, s:I, s:o}",
+        /* uid_set, gid_set: whether uid and gid are the request's own, which a backend's
+         * metadata does not override on rotation either. */
+        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, s:b, "
+                         "s:b, s:s, s:b, s:i, s:I, s:o}",
                          "version", 1, "id", p->container_id, "pid", (int)p->pid, "pid_start",
                          (json_int_t)pid_start, "bundle", p->bundle, "rootfs", p->rootfs, "dir",
                          req->dir, "role", role, "generation", (json_int_t)1, "created", when,
                          "last_rotation", "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid,
-                         "rotate_signal", signal_name(req->rotate_signal), "consumed", 0,
-                         "watcher_pid", 0, "watcher_start", (json_int_t)0, "secrets",
+                         "uid_set", req->uid_set, "gid_set", req->gid_set, "rotate_signal",
+                         signal_name(req->rotate_signal), "consumed", 0, "watcher_pid", 0,
+                         "watcher_start", (json_int_t)0, "secrets",
                          secrets_summary(req, f, digest_key));
 }
 

@@ -17,10 +17,17 @@
  *
  *   {"version":1,"id":"c1","pid":123,"pid_start":456,"rootfs":"/b/rootfs","dir":"/run/secrets",
  *    "role":"default","generation":1,"created":"2026-...Z","last_rotation":null,"uid":0,"gid":0,
- *    "rotate_signal":"USR1","consumed":false,"watcher_pid":0,"watcher_start":0,
- *    "secrets":[{"name":"db","ref":"store:db","mode":"0400","optional":false,"version":null,
- *                "lease_id":null,"lease_expires":null,"placed":true,"digest":"HEX"}],
+ *    "uid_set":false,"gid_set":false,"rotate_signal":"USR1","consumed":false,"watcher_pid":0,
+ *    "watcher_start":0,
+ *    "secrets":[{"name":"db","ref":"store:db","mode":"0400","mode_set":false,"optional":false,
+ *                "version":null,"lease_id":null,"lease_expires":null,"placed":true,
+ *                "digest":"HEX"}],
  *    "retired_leases":[{"lease_id":"...","ref":"vault:...","generation":1}]}
+ *
+ * uid, gid and mode are the request's (its own or the defaults); uid_set, gid_set and mode_set
+ * say which the request gave itself, so that rotation lets a backend's metadata (Keywhiz) decide
+ * the others as placement did. A record without them (written before they were kept) is taken
+ * as if the request gave all three.
  *
  * retired_leases (absent when empty): leases replaced by a rotation and not yet revoked, because
  * the application may not have the new value yet; revoke and poststop revoke them too.
