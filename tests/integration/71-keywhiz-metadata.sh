@@ -21,19 +21,11 @@ start_keywhiz_fake "{\"secrets\": {
   \"clients\": {\"lockbox-client\": {\"secrets\": [\"meta\", \"hostonly\", \"plain\"]}}}"
 write_keywhiz_config client
 
-# add_users ID: kwapp (2001) and kwgrp (3001) in the container's passwd and group only.
-add_users() {
-    local root
-    root=$(bundle_of "$1")/rootfs
-    echo 'kwapp:x:2001:2001:kw:/tmp:/bin/sh' >>"$root/etc/passwd"
-    echo 'kwgrp:x:3001:kwapp' >>"$root/etc/group"
-}
-
 # Without the shim: the files on the tmpfs, as the application sees them (user 1000:1000).
 make_bundle files /bin/lbx-testapp stat:/run/secrets/meta.pw stat:/run/secrets/meta \
     stat:/run/secrets/hostonly stat:/run/secrets/plain cat:/run/secrets/plain \
     cat:/run/secrets/.lockbox.json
-add_users files
+kw_add_users files
 set_user files 1000 1000
 annotate files io.lockbox.secret.meta=keywhiz:meta io.lockbox.secret.hostonly=keywhiz:hostonly \
     io.lockbox.secret.plain=keywhiz:plain
@@ -59,7 +51,7 @@ assert_clean files
 # With the shim, running as kwapp: it reads the file (its owner), and the memfd it delivers
 # keeps the file's owner and mode.
 make_bundle shim /lockbox-shim -- /bin/lbx-testapp read-fd:3 fdstat:3
-add_users shim
+kw_add_users shim
 set_user shim 2001 3001
 annotate shim io.lockbox.secret.meta=keywhiz:meta
 add_hooks shim
@@ -72,7 +64,7 @@ assert_clean shim
 
 # The request wins: io.lockbox.mode.meta, io.lockbox.uid, io.lockbox.gid (the file name stays).
 make_bundle override /bin/lbx-testapp stat:/run/secrets/meta.pw cat:/run/secrets/meta.pw
-add_users override
+kw_add_users override
 set_user override 1000 1000
 annotate override io.lockbox.secret.meta=keywhiz:meta io.lockbox.mode.meta=0400 \
     io.lockbox.uid=1000 io.lockbox.gid=1000
@@ -86,7 +78,7 @@ assert_clean override
 
 # Only the mode set by the request: the owner still comes from the metadata.
 make_bundle modeonly /bin/lbx-testapp stat:/run/secrets/meta.pw
-add_users modeonly
+kw_add_users modeonly
 annotate modeonly io.lockbox.secret.meta=keywhiz:meta io.lockbox.mode.meta=0444
 add_hooks modeonly
 run_container modeonly
@@ -97,7 +89,7 @@ assert_clean modeonly
 
 # Under a user namespace the metadata's owner is a container id, mapped to the host.
 make_bundle userns /bin/lbx-testapp stat:/run/secrets/meta.pw
-add_users userns
+kw_add_users userns
 use_userns userns 200000
 annotate userns io.lockbox.secret.meta=keywhiz:meta
 add_hooks userns
@@ -110,7 +102,7 @@ assert_clean userns
 # Rotation in place (no shim) keeps the metadata's file name: the file is replaced, not joined
 # by another under the secret's name.
 make_bundle rot /bin/lbx-testapp sleep:300
-add_users rot
+kw_add_users rot
 set_user rot 2001 3001
 annotate rot io.lockbox.secret.meta=keywhiz:meta
 add_hooks rot

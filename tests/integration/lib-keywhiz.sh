@@ -69,6 +69,15 @@ kw_reset() {
     fi
 }
 
+# kw_add_users ID: the owner and groups the metadata tests name, in the container's /etc/passwd
+# and /etc/group only (never the host's): kwapp (2001), kwgrp (3001) and kwgrp2 (3002).
+kw_add_users() {
+    local root
+    root=$(bundle_of "$1")/rootfs
+    echo 'kwapp:x:2001:2001:kw:/tmp:/bin/sh' >>"$root/etc/passwd"
+    printf '%s\n' 'kwgrp:x:3001:kwapp' 'kwgrp2:x:3002:kwapp' >>"$root/etc/group"
+}
+
 # write_keywhiz_config CLIENT: the broker's configuration with the store and a "keywhiz"
 # backend whose client certificate is $T/pki/CLIENT.pem ("client", CN lockbox-client; "client2"
 # has the same CN from another CA).
