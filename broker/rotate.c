@@ -11,6 +11,7 @@
 
 #include "audit.h"
 #include "fdutil.h"
+#include "filemeta.h"
 #include "log.h"
 #include "place.h"
 #include "policy.h"
@@ -200,6 +201,15 @@ static void item_fail(struct rotate_item *it, const char *fmt, const char *arg) 
 #pragma GCC diagnostic pop
 }
 
+/* A record written before mode_set, uid_set and gid_set were kept lacks them: what the request
+ * set is unknown then, and the recorded mode and owner are kept, as rotation kept them then,
+ * rather than let a backend's metadata widen a mode or change an owner the request may have
+ * given. */
+static bool record_flag(const json_t *o, const char *key) {
+        const json_t *v = json_object_get(o, key);
+        return v ? json_is_true(v) : true;
+}
+
 /* The request of each selected secret, rebuilt from the record (names, refs, modes). */
 static int rotate_items_build(const json_t *state, const struct rotate_options *o,
                               struct rotate_item **ret, size_t *ret_n) {
@@ -226,6 +236,7 @@ static int rotate_items_build(const json_t *state, const struct rotate_options *
                 }
                 if (parse_mode(json_get_string(e, "mode"), &it->req.mode) < 0)
                         it->req.mode = 0400;
+                it->req.mode_set = record_flag(e, "mode_set");
                 if (ref_parse(ref, &it->req.ref) < 0)
                         item_fail(it, "the record's ref '%s' does not parse", ref);
         }
@@ -394,23 +405,44 @@ static int rotation_lock_tmpfs(int dir_fd) {
         return 0;
 }
 
-static size_t rotation_files(const struct rotation *c, struct tmpfs_file *files) {
-        size_t n = 0;
+static uint32_t record_id(const json_t *state, const char *key) {
+        return (uint32_t)json_integer_value(json_object_get(state, key));
+}
+
+/* The files of the new generation, one per changed or added secret: name, mode and owner
+ * decided as at placement (filemeta_files: the request the record keeps, the metadata of this
+ * fetch, owner names looked up in the container's own files), so that a rotated Keywhiz secret
+ * keeps the mode and owner its metadata gives. The file names point into c->items. */
+static int rotation_files(const struct rotation *c, struct tmpfs_file *files, size_t *ret_n) {
+        _cleanup_free_ struct secret_request *secrets = calloc(c->n_items + 1, sizeof *secrets);
+        _cleanup_free_ struct fetched_secret *fetched = calloc(c->n_items + 1, sizeof *fetched);
+        if (!secrets || !fetched)
+                return log_error_errno(-ENOMEM, "container %s", c->id);
+        /* Shallow copies, side by side as a placement has them: nothing in them is freed here,
+         * the items own it. */
+        struct request req = {.secrets = secrets,
+                              .uid_set = record_flag(c->state, "uid_set"),
+                              .gid_set = record_flag(c->state, "gid_set")};
         for (size_t i = 0; i < c->n_items; i++) {
                 const struct rotate_item *it = &c->items[i];
-                if (it->outcome == ROTATE_CHANGED || it->outcome == ROTATE_ADDED)
-                        files[n++] = (struct tmpfs_file){.name = it->req.name,
-                                                         .value = it->fetched.value,
-                                                         .mode = it->req.mode,
-                                                         /* Keywhiz's filename metadata */
-                                                         .file = it->fetched.file};
+                if (it->outcome != ROTATE_CHANGED && it->outcome != ROTATE_ADDED)
+                        continue;
+                secrets[req.n_secrets] = it->req;
+                fetched[req.n_secrets++] = it->fetched;
         }
-        return n;
+        /* "/" of the container's mount namespace, seen through its init: the rootfs path of
+         * the placement existed only before pivot_root. */
+        struct placement p = {.container_id = c->id,
+                              .pid = record_pid(c->state, "pid"),
+                              .rootfs = "/",
+                              .uid = record_id(c->state, "uid"),
+                              .gid = record_id(c->state, "gid")};
+        return filemeta_files(&p, &req, fetched, files, ret_n);
 }
 
 static int rotation_spec(const struct rotation *c, struct tmpfs_spec *spec) {
-        uint32_t uid = (uint32_t)json_integer_value(json_object_get(c->state, "uid"));
-        uint32_t gid = (uint32_t)json_integer_value(json_object_get(c->state, "gid"));
+        uint32_t uid = record_id(c->state, "uid");
+        uint32_t gid = record_id(c->state, "gid");
         *spec = (struct tmpfs_spec){.size_max = c->cfg->tmpfs_size};
         int r = place_map_ids(record_pid(c->state, "pid"), uid, gid, &spec->host_uid,
                               &spec->host_gid);
@@ -557,7 +589,10 @@ static int rotation_place_locked(struct rotation *c) {
         _cleanup_free_ struct tmpfs_file *files = calloc(c->n_items + 1, sizeof *files);
         if (!files)
                 return log_error_errno(-ENOMEM, "container %s", c->id);
-        size_t n = rotation_files(c, files);
+        size_t n = 0;
+        r = rotation_files(c, files, &n);
+        if (r < 0)
+                return r;
         if (json_is_true(json_object_get(c->state, "consumed")))
                 return rotation_fresh(c, files, n);
         c->watcher_pid = record_pid(c->state, "watcher_pid");
