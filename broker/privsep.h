@@ -9,10 +9,11 @@
  * (credfile.h) and the token cache (token_cache_preopen, handed to PRIVSEP_UID); it empties
  * its bounding and ambient capability sets, keeps only CAP_SETUID and CAP_SETGID, sets
  * no_new_privs and reads the store (root's files) as uid 0. Then it becomes PRIVSEP_UID and
- * PRIVSEP_GID with no capability, non-dumpable, under a seccomp filter refusing what a
- * compromised libcurl, TLS stack or response parser could use against the host: mount and
- * namespace calls, ptrace and process_vm_*, exec, module and kexec calls, key rings, uid
- * changes, and signals to any process but itself. Only then does it talk to the network.
+ * PRIVSEP_GID with no capability, non-dumpable, under a seccomp allow-list of what libcurl,
+ * OpenSSL, the resolver and the parsers call (privsep.c): everything else, mount and
+ * namespace calls, ptrace, exec, prctl, kill, uid changes among them, fails with EPERM; clone
+ * may not ask for a namespace and tgkill reaches only itself. Only then does it talk to the
+ * network.
  *
  * The values come back over a SOCK_SEQPACKET socket in three kinds of messages (a secret's
  * header with its metadata, chunks of its value, and a final status), read straight into
