@@ -300,7 +300,7 @@ static int privsep_enter(const struct broker_config *cfg, const struct role *rol
         r = privsep_drop_caps();
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot drop capabilities");
-        if (out && (r = backend_fetch_some(cfg, role, req, out, BACKEND_LOCAL)) < 0)
+        if (req && out && (r = backend_fetch_some(cfg, role, req, out, BACKEND_LOCAL)) < 0)
                 return r; /* logged */
         r = privsep_drop_uid();
         if (r < 0)
