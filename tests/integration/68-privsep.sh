@@ -12,23 +12,32 @@
 . "$(dirname "$0")/lib-vault.sh"
 command -v strace >/dev/null 2>&1 || skip "strace is not installed (make deps)"
 
+# traced_hook ID ANNOTATIONS TRACE SYSCALLS: a fake container (CPID, bundle $T/ID) asking for
+# ANNOTATIONS, and the createRuntime hook for it under strace -f -e trace=SYSCALLS into TRACE.
+# strace follows the watcher, which lives until revoke: the tracer runs in the background
+# (its pid in tracer) and this returns once the tmpfs is attached, or after 10 s.
+traced_hook() {
+    local id=$1 bundle=$T/$1 i
+    fake_bundle "$bundle" "$2"
+    mkdir -p "$bundle/rootfs/run"
+    fake_container "$bundle/rootfs"
+    printf '{"ociVersion":"1.0.2","id":"%s","status":"creating","pid":%s,"bundle":"%s"}' \
+        "$id" "$CPID" "$bundle" >"$T/$id.state.json"
+    timeout 60 strace -f -qq -s 256 -e trace="$4" -e signal=none -o "$3" "$BROKER" \
+        --config "$CFG" --state-dir "$STATE" hook createRuntime <"$T/$id.state.json" \
+        >"$T/hook.out" 2>&1 &
+    tracer=$!
+    for ((i = 0; i < 500; i++)); do
+        [ -z "$(lockbox_mounts "$CPID")" ] || break
+        sleep 0.02
+    done
+}
+
 S=$(new_secret)
 put_secret db "$S"
-bundle=$T/fake
-fake_bundle "$bundle" '{"io.lockbox.secret.db": "store:db"}'
-mkdir -p "$bundle/rootfs/run"
-fake_container "$bundle/rootfs"
-printf '{"ociVersion":"1.0.2","id":"p1","status":"creating","pid":%s,"bundle":"%s"}' \
-    "$CPID" "$bundle" >"$T/state.json"
-# strace -f follows the watcher, which lives until revoke: trace in the background.
-timeout 60 strace -f -qq -s 256 -e trace=capset,prctl,seccomp,openat,fsopen,move_mount,setresuid,connect \
-    -e signal=none -o "$T/trace" "$BROKER" --config "$CFG" --state-dir "$STATE" \
-    hook createRuntime <"$T/state.json" >"$T/hook.out" 2>&1 &
-tracer=$!
-for ((i = 0; i < 500; i++)); do
-    [ -z "$(lockbox_mounts "$CPID")" ] || break
-    sleep 0.02
-done
+bundle=$T/p1
+traced_hook p1 '{"io.lockbox.secret.db": "store:db"}' "$T/trace" \
+    capset,prctl,seccomp,openat,fsopen,move_mount,setresuid,connect
 assert_eq "the hook placed the secret: the tmpfs is attached" "$bundle/rootfs/run/secrets" \
     "$(lockbox_mounts "$CPID")"
 assert_eq "the values reached the root half (the file on the tmpfs holds them)" "$S" \
@@ -79,21 +88,11 @@ start_vault_fake "{
  \"database\": {\"roles\": {\"app\": {\"default_ttl\": \"1h\", \"max_ttl\": \"24h\"}}}}"
 write_vault_config "$(auth_approle rid sid)"
 port=$(cat "$T/vault.port")
-fake_bundle "$T/v" '{"io.lockbox.secret.db": "vault:secret/app/db#pw", "io.lockbox.secret.dyn": "vault:database/creds/app#password"}'
-mkdir -p "$T/v/rootfs/run"
-fake_container "$T/v/rootfs"
-printf '{"ociVersion":"1.0.2","id":"pv","status":"creating","pid":%s,"bundle":"%s"}' \
-    "$CPID" "$T/v" >"$T/vstate.json"
-timeout 60 strace -f -qq -s 256 -e trace=capset,prctl,seccomp,setresuid,connect,openat \
-    -e signal=none -o "$T/vtrace" "$BROKER" --config "$CFG" --state-dir "$STATE" \
-    hook createRuntime <"$T/vstate.json" >"$T/hook.out" 2>&1 &
-tracer=$!
-for ((i = 0; i < 500; i++)); do
-    [ -z "$(lockbox_mounts "$CPID")" ] || break
-    sleep 0.02
-done
+traced_hook pv '{"io.lockbox.secret.db": "vault:secret/app/db#pw",
+                 "io.lockbox.secret.dyn": "vault:database/creds/app#password"}' \
+    "$T/vtrace" capset,prctl,seccomp,setresuid,connect,openat
 assert_eq "vault: the value reached the tmpfs" "$VS" \
-    "$(cat "/proc/$CPID/root$T/v/rootfs/run/secrets/db" 2>/dev/null || true)"
+    "$(cat "/proc/$CPID/root$T/pv/rootfs/run/secrets/db" 2>/dev/null || true)"
 timeout 60 strace -f -qq -e trace=setresuid,connect,capset -e signal=none -o "$T/rtrace" \
     "$BROKER" --config "$CFG" --state-dir "$STATE" revoke pv >/dev/null 2>&1 || true
 wait_gone "$tracer" 20 || true
