@@ -236,6 +236,29 @@ check: deps
 demo: deps all
 	@tests/demo.sh $(O)
 
+# Benchmarks (DESIGN §12; not part of make check): the release build (-O2, the flags above) in
+# a directory of its own, $(O)/bench, plus the bench-only programs of tests/bench/ linked from
+# the same objects and flags; then tests/bench/run.sh prints the table and writes it into
+# docs/BENCHMARKS.md. nginx (the HTTP/2 server of the fetch comparison), jq and curl (the naive
+# hook) and time are installed here: nothing else needs them. BENCH_ROUNDS=N for more rounds.
+BENCH_PKGS := nginx jq curl time
+.PHONY: bench bench-deps
+bench-deps: deps
+	@tests/deps.sh $(BENCH_PKGS)
+bench:
+	@t0=$$(date +%s%N); set -e; \
+	$(MAKE) --no-print-directory bench-deps; \
+	$(MAKE) --no-print-directory O=$(O)/bench all; \
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $(O)/bench/lbx-bench-fetch tests/bench/fetch.c \
+		$(O)/bench/libbroker.a $(O)/bench/liblockbox.a $(PKG_LIBS); \
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $(O)/bench/lbx-rss-probe tests/bench/rss_probe.c \
+		$(PKG_LIBS); \
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -DLBX_LIBC_ONLY -o $(O)/bench/lbx-rss-probe-libc \
+		tests/bench/rss_probe.c; \
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -DLBX_LIBC_ONLY -o $(O)/bench/lbx-rss-probe-nocurl \
+		tests/bench/rss_probe.c -Wl,--no-as-needed $(shell pkg-config --libs jansson libsodium); \
+	LBX_BENCH_T0=$$t0 tests/bench/run.sh $(O)/bench
+
 .PHONY: install
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin
