@@ -76,8 +76,9 @@ $(O)/libbroker.a: $(BROKER_OBJS)
 $(O)/libshim.a: $(SHIM_OBJS)
 	$(AR) rcs $@ $^
 
+# Not linked with libcurl: http.c loads it (dlopen) only where a server is talked to.
 $(O)/lockbox-broker: $(O)/broker/main.o $(O)/libbroker.a $(O)/liblockbox.a
-	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $^ $(PKG_LIBS)
+	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $^ $(filter-out -lcurl,$(PKG_LIBS))
 
 # The shim runs in arbitrary images (busybox, distroless, scratch): static, with only the
 # libraries it needs (libsodium, jansson; no libcurl).

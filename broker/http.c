@@ -5,11 +5,121 @@
 #include <sys/socket.h>
 #include <time.h>
 
+/* Not the type-checking macros: every curl_* below is a pointer from dlsym (http_curl). */
+#define CURL_DISABLE_TYPECHECK
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <sodium.h>
 
 #include "credfile.h"
 #include "log.h"
+
+/*
+ * libcurl is loaded when the first client or request needs it (dlopen), not linked: a broker
+ * that talks to no server (the store, a container without a request, a poststop without
+ * leases) never maps it and the thirty-odd libraries it pulls in (TLS, HTTP/2, Kerberos,
+ * LDAP, ...), which cost about 7 MiB of resident memory and the relocations of each, on every
+ * hook. The secret fetcher loads it after it dropped root, under its seccomp filter.
+ */
+static struct {
+        CURLcode (*global_init_mem)(long, curl_malloc_callback, curl_free_callback,
+                                    curl_realloc_callback, curl_strdup_callback,
+                                    curl_calloc_callback);
+        CURL *(*easy_init)(void);
+        CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+        CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+        void (*easy_cleanup)(CURL *);
+        const char *(*easy_strerror)(CURLcode);
+        void (*free)(void *);
+        CURLM *(*multi_init)(void);
+        CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+        CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+        CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+        CURLMcode (*multi_perform)(CURLM *, int *);
+        CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned, int, int *);
+        CURLMsg *(*multi_info_read)(CURLM *, int *);
+        CURLMcode (*multi_cleanup)(CURLM *);
+        struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+        void (*slist_free_all)(struct curl_slist *);
+        CURLU *(*url)(void);
+        void (*url_cleanup)(CURLU *);
+        CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned);
+        CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned);
+} http_curl;
+
+static int http_curl_load(void) {
+        static const char *const names[] = {
+                "curl_global_init_mem",
+                "curl_easy_init",
+                "curl_easy_setopt",
+                "curl_easy_getinfo",
+                "curl_easy_cleanup",
+                "curl_easy_strerror",
+                "curl_free",
+                "curl_multi_init",
+                "curl_multi_setopt",
+                "curl_multi_add_handle",
+                "curl_multi_remove_handle",
+                "curl_multi_perform",
+                "curl_multi_poll",
+                "curl_multi_info_read",
+                "curl_multi_cleanup",
+                "curl_slist_append",
+                "curl_slist_free_all",
+                "curl_url",
+                "curl_url_cleanup",
+                "curl_url_get",
+                "curl_url_set",
+        };
+        _Static_assert(sizeof http_curl == ARRAY_SIZE(names) * sizeof(void (*)(void)),
+                       "one name a pointer, in order");
+        void (*fns[ARRAY_SIZE(names)])(void);
+
+        if (http_curl.url_set)
+                return 0;
+        /* RTLD_NOW: every symbol bound here, not at a first call under a tighter filter. */
+        void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
+        if (!h)
+                return log_error_errno(-ELIBACC, "libcurl: cannot load libcurl.so.4 (%s)",
+                                       dlerror());
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                /* POSIX: a data pointer from dlsym may be converted to a function pointer. */
+                void *sym = dlsym(h, names[i]);
+                if (!sym)
+                        return log_error_errno(-ELIBBAD,
+                                               "libcurl: no %s (libcurl 7.80 or later "
+                                               "is needed)",
+                                               names[i]);
+                memcpy(&fns[i], &sym, sizeof sym);
+        }
+        memcpy(&http_curl, fns, sizeof http_curl);
+        return 0; /* the handle stays open for the process's life */
+}
+
+#undef curl_easy_setopt
+#undef curl_easy_getinfo
+#undef curl_multi_setopt
+#define curl_global_init_mem http_curl.global_init_mem
+#define curl_easy_init http_curl.easy_init
+#define curl_easy_setopt http_curl.easy_setopt
+#define curl_easy_getinfo http_curl.easy_getinfo
+#define curl_easy_cleanup http_curl.easy_cleanup
+#define curl_easy_strerror http_curl.easy_strerror
+#define curl_free http_curl.free
+#define curl_multi_init http_curl.multi_init
+#define curl_multi_setopt http_curl.multi_setopt
+#define curl_multi_add_handle http_curl.multi_add_handle
+#define curl_multi_remove_handle http_curl.multi_remove_handle
+#define curl_multi_perform http_curl.multi_perform
+#define curl_multi_poll http_curl.multi_poll
+#define curl_multi_info_read http_curl.multi_info_read
+#define curl_multi_cleanup http_curl.multi_cleanup
+#define curl_slist_append http_curl.slist_append
+#define curl_slist_free_all http_curl.slist_free_all
+#define curl_url http_curl.url
+#define curl_url_cleanup http_curl.url_cleanup
+#define curl_url_get http_curl.url_get
+#define curl_url_set http_curl.url_set
 
 #define HTTP_BACKOFF_BASE_MS 100
 #define HTTP_BACKOFF_MAX_MS 2000
@@ -96,6 +206,9 @@ int http_global_init(void) {
         static bool done;
         if (done)
                 return 0;
+        int r = http_curl_load();
+        if (r < 0)
+                return r;
         CURLcode c = curl_global_init_mem(CURL_GLOBAL_DEFAULT, http_wipe_malloc, http_wipe_free,
                                           http_wipe_realloc, http_wipe_strdup, http_wipe_calloc);
         if (c != CURLE_OK)
@@ -171,6 +284,9 @@ int http_request_init(struct http_request *r, const char *method, const char *pa
 
 int http_request_header(struct http_request *r, const char *name, const void *value, size_t size) {
         size_t nlen = strlen(name);
+        int e = http_global_init(); /* curl_slist_append, below */
+        if (e < 0)
+                return e;
         if (memchr(value, '\n', size) || memchr(value, '\r', size) || memchr(value, '\0', size))
                 return -EINVAL;
         if (size > SIZE_MAX - nlen - 3)
@@ -203,7 +319,8 @@ int http_request_header(struct http_request *r, const char *name, const void *va
 void http_request_done(struct http_request *r) {
         if (r->easy)
                 curl_easy_cleanup(r->easy);
-        curl_slist_free_all(r->headers);
+        if (r->headers) /* else libcurl may never have been loaded */
+                curl_slist_free_all(r->headers);
         http_body_free(&r->response);
         free(r->path);
         *r = (struct http_request){0};
@@ -352,7 +469,8 @@ struct http_client *http_client_free(struct http_client *c) {
                 return NULL;
         if (c->multi)
                 curl_multi_cleanup(c->multi);
-        curl_slist_free_all(c->connect_to);
+        if (c->connect_to)
+                curl_slist_free_all(c->connect_to);
         free(c->base_url);
         secret_free(c->ca);
         secret_free(c->cert);
