@@ -251,7 +251,7 @@ bench:
 	$(MAKE) --no-print-directory bench-deps; \
 	$(MAKE) --no-print-directory O=$(O)/bench all; \
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $(O)/bench/lbx-bench-fetch tests/bench/fetch.c \
-		$(O)/bench/libbroker.a $(O)/bench/liblockbox.a $(PKG_LIBS); \
+		$(O)/bench/libbroker.a $(O)/bench/liblockbox.a $(filter-out -lcurl,$(PKG_LIBS)); \
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $(O)/bench/lbx-rss-probe tests/bench/rss_probe.c \
 		$(PKG_LIBS); \
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -DLBX_LIBC_ONLY -o $(O)/bench/lbx-rss-probe-libc \

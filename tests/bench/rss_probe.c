@@ -7,11 +7,12 @@
  *   lbx-rss-probe init             curl_global_init(): OpenSSL's and nghttp2's initialisation
  *   lbx-rss-probe get URL CAFILE   one HTTPS GET over HTTP/2 with libcurl (a TLS handshake)
  *
- * Built three times by make bench: linked like the broker (libcurl, jansson, libsodium, with
- * the same hardening: -z now resolves every symbol at start); with libc alone (LBX_LIBC_ONLY:
- * "none" only); and with jansson and libsodium but not libcurl (LBX_LIBC_ONLY, linked with
- * --no-as-needed), what the broker would load if libcurl were loaded only where a network
- * backend is used. Peak RSS is read by the caller (/usr/bin/time, wait4's ru_maxrss).
+ * Built three times by make bench, with the broker's flags and hardening (-z now resolves
+ * every symbol at start): with libcurl, jansson and libsodium (libcurl as the broker's fetch
+ * child has it once it loaded it for a network backend); with libc alone (LBX_LIBC_ONLY:
+ * "none" only); and with jansson and libsodium, the libraries the broker links
+ * (LBX_LIBC_ONLY, --no-as-needed). Peak RSS is read by the caller (/usr/bin/time, wait4's
+ * ru_maxrss), times by run.sh.
  */
 #include <stdio.h>
 #include <string.h>

@@ -483,8 +483,9 @@ done
 
 # -------------------------------------------------------------------------------------------
 say "1/5 container start: $ROUNDS rounds of plain, store, vault, nginx, naive and references"
-# References, to tell what bounds the hook: a process's start and exit with libc alone, linked
-# as the broker is, the broker itself; lockbox's fetch of the same 10 Vault secrets alone.
+# References, to tell what bounds the hook: a process's start and exit with libc alone, with
+# the broker's libraries, with libcurl too (which the broker's fetch child loads for a network
+# backend), the broker itself; lockbox's fetch of the same 10 Vault secrets alone.
 x_libc() { "$PROBE-libc" none; }
 x_nocurl() { "$PROBE-nocurl" none; }
 x_curl() { "$PROBE" none; }
@@ -695,12 +696,12 @@ row "lockbox, 10 Vault-shaped secrets from nginx (HTTP/2, TLS, loopback; token f
 x=$(ratio start.naive start.plain)
 row "naive hook: bash + curl + jq + tmpfs, same 10 Vault secrets, no shim" start.naive 1 ms "$(printf '%.2f' "$x")" "" "(comparison)"
 row "reference: start and exit of a C program linked with libc alone" start.x_libc 1 ms "" "" "(reference)"
-row "reference: the same linked with jansson and libsodium (the broker without libcurl)" start.x_nocurl 1 ms "" "" "(reference)"
-row "reference: the same linked as the broker is (Debian's libcurl: 35 libraries)" start.x_curl 1 ms "" "" "(reference)"
+row "reference: the same linked with jansson and libsodium (as the broker is)" start.x_nocurl 1 ms "" "" "(reference)"
+row "reference: the same with Debian's libcurl too (35 libraries; what the fetch child loads)" start.x_curl 1 ms "" "" "(reference)"
 row "reference: \`lockbox-broker --help\`" start.x_broker 1 ms "" "" "(reference)"
 row "reference: lockbox's fetch of the 10 Vault secrets alone → Vault test server" start.x_fetch_fake 1 ms "" "" "(reference)"
 row "reference: lockbox's fetch of the 10 secrets alone → nginx" start.x_fetch_nginx 1 ms "" "" "(reference)"
-note "Each \`runc run\` includes create, the hooks (createRuntime, and poststop at delete), start, the process and delete. The lockbox containers run \`/lockbox-shim -- /bin/true\`, the others \`/bin/true\`. A lockbox container runs the broker twice (createRuntime, poststop); the references show what one start of it costs before it does anything, and what its fetch costs."
+note "Each \`runc run\` includes create, the hooks (createRuntime, and poststop at delete), start, the process and delete. The lockbox containers run \`/lockbox-shim -- /bin/true\`, the others \`/bin/true\`. A lockbox container runs the broker twice (createRuntime, poststop); the references show what one start costs before any work, with and without libcurl, and what the fetch alone costs."
 
 section "2. Fetching 100 Vault KV v2 secrets (ms, process start to exit)" "× curl"
 row "\`curl --parallel --http2\` → nginx (HTTP/2, TLS)" fetch.curl 1 ms "1.00" "" ""
@@ -750,8 +751,8 @@ x=$(med rss.shim)
 lim=$(calc "2 + $SECRET_BYTES / 1048576")
 row "lockbox-shim, 10 secrets ($SECRET_BYTES bytes), supervising \`/bin/true\`" rss.shim 2 MiB "" "< 2 MiB + secrets" "$(verdict "$x < $lim")"
 row "reference: a C program linked with libc alone, exits at once" rss.libc 2 MiB "" "" "(reference)"
-row "reference: linked with jansson and libsodium (the broker without libcurl), exits at once" rss.nocurl 2 MiB "" "" "(reference)"
-row "reference: linked as the broker is (libcurl, jansson, libsodium), exits at once" rss.curl_none 2 MiB "" "" "(reference)"
+row "reference: linked with jansson and libsodium (as the broker is), exits at once" rss.nocurl 2 MiB "" "" "(reference)"
+row "reference: the same with Debian's libcurl too (35 libraries), exits at once" rss.curl_none 2 MiB "" "" "(reference)"
 row "reference: the same, after \`curl_global_init()\` (OpenSSL, nghttp2)" rss.curl_init 2 MiB "" "" "(reference)"
 row "reference: the same, one HTTPS GET over HTTP/2 (nginx)" rss.curl_get 2 MiB "" "" "(reference)"
 row "reference: \`curl\` (the tool), one HTTPS GET over HTTP/2 (nginx)" rss.curl_cli 2 MiB "" "" "(reference)"
