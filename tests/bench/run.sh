@@ -444,6 +444,7 @@ mapfile -t READ10 < <(readfds 10)
 
 NGINX_ANN=$(annotations io.lockbox.secret 'nginx:secret/bench/s%03d#value' 10)
 bundle plain '{}' '{}' /bin/true
+bundle norequest "$LOCKBOX_HOOKS" '{}' /bin/true
 bundle store "$LOCKBOX_HOOKS" "$STORE_ANN" /lockbox-shim -- /bin/true
 bundle vault "$LOCKBOX_HOOKS" "$VAULT_ANN" /lockbox-shim -- /bin/true
 bundle nginx "$LOCKBOX_HOOKS" "$NGINX_ANN" /lockbox-shim -- /bin/true
@@ -482,7 +483,7 @@ done
 [ -z "$(ls "$STATE/containers" 2>/dev/null)" ] || die "the broker left a container record behind"
 
 # -------------------------------------------------------------------------------------------
-say "1/5 container start: $ROUNDS rounds of plain, store, vault, nginx, naive and references"
+say "1/5 container start: $ROUNDS rounds of plain, norequest, store, vault, nginx, naive and references"
 # References, to tell what bounds the hook: a process's start and exit with libc alone, with
 # the broker's libraries, with libcurl too (which the broker's fetch child loads for a network
 # backend), the broker itself; lockbox's fetch of the same 10 Vault secrets alone.
@@ -493,7 +494,7 @@ x_broker() { "$BROKER" --help >/dev/null; }
 x_fetch_fake() { "$FETCH" "$T/etc/fetch-fake.json" "${REFS10[@]}" >/dev/null; }
 x_fetch_nginx() { "$FETCH" "$T/etc/fetch-nginx.json" "${REFS10[@]}" >/dev/null; }
 for ((r = 0; r < ROUNDS; r++)); do
-    for v in $(rotated "$r" plain store vault nginx naive x_libc x_nocurl x_curl x_broker x_fetch_fake x_fetch_nginx); do
+    for v in $(rotated "$r" plain norequest store vault nginx naive x_libc x_nocurl x_curl x_broker x_fetch_fake x_fetch_nginx); do
         t=$(now_us)
         case $v in
         x_*) "$v" 2>"$T/log/x.err" || die "$v failed: $(tail -n 3 "$T/log/x.err")" ;;
@@ -687,6 +688,8 @@ done
 
 section "1. Container start: \`runc run\` of a busybox container running \`true\` (ms)" "× without"
 row "without lockbox" start.plain 1 ms "1.00" "" ""
+x=$(ratio start.norequest start.plain)
+row "lockbox's hooks, no secret asked for (the broker reads config.json and leaves)" start.norequest 1 ms "$(printf '%.2f' "$x")" "" "(comparison)"
 x=$(ratio start.store start.plain)
 row "lockbox, 10 store secrets (shim as entrypoint)" start.store 1 ms "$(printf '%.2f' "$x")" "≤ 1.25" "$(verdict "$x <= 1.25")"
 x=$(ratio start.vault start.plain)
