@@ -104,7 +104,7 @@ static int config_get_path(const struct config_ctx *x, const json_t *obj, const 
 
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
-        static const char *const keys[] = {"state_dir", "audit_log", "defaults",
+        static const char *const keys[] = {"state_dir", "audit_log", "defaults", "fetcher",
                                            "backends",  "roles",     NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
@@ -116,6 +116,35 @@ static int config_parse_top(const struct config_ctx *x, const json_t *root,
         if (json_is_null(json_object_get(root, "audit_log")))
                 return 0;
         return config_get_path(x, root, "audit_log", "audit_log", &c->audit_log);
+}
+
+/* "fetcher": {"uid": N, "gid": N}: whom the secret fetcher runs as. Not root (the point of
+ * dropping), not -1 (setresuid's "unchanged"), within the kernel's 32 bits. */
+static int config_parse_fetcher(const struct config_ctx *x, const json_t *root,
+                                struct broker_config *c) {
+        static const char *const keys[] = {"uid", "gid", NULL};
+        const json_t *f = json_object_get(root, "fetcher");
+        if (!f)
+                return 0;
+        if (!json_is_object(f))
+                return config_fail(x, "fetcher", "must be an object");
+        int r = config_check_keys(x, f, "fetcher", keys);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < 2; i++) {
+                const json_t *v = json_object_get(f, keys[i]);
+                if (!v)
+                        continue;
+                if (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                    json_integer_value(v) >= UINT32_MAX)
+                        return config_fail(x, i ? "fetcher.gid" : "fetcher.uid",
+                                           "must be an integer from 1 to 4294967294 (not root)");
+                if (i)
+                        c->fetch_gid = (gid_t)json_integer_value(v);
+                else
+                        c->fetch_uid = (uid_t)json_integer_value(v);
+        }
+        return 0;
 }
 
 static int config_parse_tmpfs_size(const struct config_ctx *x, const json_t *v,
@@ -494,6 +523,8 @@ static int config_new_default(struct broker_config **ret) {
         c->default_mode = 0400;
         c->tmpfs_size = 1024 * 1024;
         c->timeout_ms = 10000;
+        c->fetch_uid = CONFIG_DEFAULT_FETCH_ID;
+        c->fetch_gid = CONFIG_DEFAULT_FETCH_ID;
         if (!c->state_dir || !c->default_dir) {
                 config_free(c);
                 return -ENOMEM;
@@ -536,6 +567,8 @@ int config_parse(const char *buf, size_t size, const char *origin, struct broker
                 r = config_parse_top(&x, root, c);
         if (r >= 0)
                 r = config_parse_defaults(&x, root, c);
+        if (r >= 0)
+                r = config_parse_fetcher(&x, root, c);
         if (r >= 0)
                 r = config_parse_backends(&x, root, c);
         if (r > 0)

@@ -14,6 +14,7 @@
 #define CONFIG_DEFAULT_STORE_DIR "/var/lib/lockbox/store"
 #define CONFIG_DEFAULT_STORE_KEY "/etc/lockbox/store.key"
 #define CONFIG_MAX_BYTES (1024 * 1024)
+#define CONFIG_DEFAULT_FETCH_ID 65534 /* "nobody", the kernel's overflow uid and gid */
 
 struct backend_config {
         char *name; /* the key in "backends" and the BACKEND of refs */
@@ -48,6 +49,9 @@ struct broker_config {
         mode_t default_mode;
         uint64_t tmpfs_size;
         unsigned timeout_ms;
+        /* The uid and gid the secret fetcher drops to (privsep.h); "fetcher" in the file. */
+        uid_t fetch_uid;
+        gid_t fetch_gid;
         struct backend_config *backends;
         size_t n_backends;
         struct role *roles;

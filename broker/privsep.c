@@ -56,7 +56,7 @@ static int privsep_preload(const struct broker_config *cfg) {
                 if (streq_ptr(cfg->backends[i].type, "vault")) {
                         /* A failure is kept for token_cache_open, which reports it where a
                          * login needs the cache (a token_file method never does). */
-                        (void)token_cache_preopen(cfg->state_dir, PRIVSEP_UID, PRIVSEP_GID);
+                        (void)token_cache_preopen(cfg->state_dir, cfg->fetch_uid, cfg->fetch_gid);
                         break;
                 }
         return 0;
@@ -87,11 +87,10 @@ static int privsep_drop_caps(void) {
         return 0;
 }
 
-/* uid and gid PRIVSEP_UID/GID with no supplementary groups and no capability left: what
+/* The configuration's fetcher uid and gid with no supplementary groups and no capability left: what
  * talks to the network cannot write a file of root's or open one of its credentials. */
-static int privsep_drop_uid(void) {
-        if (setgroups(0, NULL) < 0 || setresgid(PRIVSEP_GID, PRIVSEP_GID, PRIVSEP_GID) < 0 ||
-            setresuid(PRIVSEP_UID, PRIVSEP_UID, PRIVSEP_UID) < 0)
+static int privsep_drop_uid(uid_t uid, gid_t gid) {
+        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
                 return negative_errno();
         int r = privsep_capset(0);
         if (r < 0)
@@ -100,7 +99,7 @@ static int privsep_drop_uid(void) {
          * other processes, no core. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return negative_errno();
-        if (getuid() != PRIVSEP_UID || geteuid() != PRIVSEP_UID || getgid() != PRIVSEP_GID)
+        if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
                 return -EPERM;
         return 0;
 }
@@ -302,9 +301,10 @@ static int privsep_enter(const struct broker_config *cfg, const struct role *rol
                 return log_error_errno(r, "secret fetcher: cannot drop capabilities");
         if (req && out && (r = backend_fetch_some(cfg, role, req, out, BACKEND_LOCAL)) < 0)
                 return r; /* logged */
-        r = privsep_drop_uid();
+        r = privsep_drop_uid(cfg->fetch_uid, cfg->fetch_gid);
         if (r < 0)
-                return log_error_errno(r, "secret fetcher: cannot switch to uid %d", PRIVSEP_UID);
+                return log_error_errno(r, "secret fetcher: cannot switch to uid %u gid %u",
+                                       (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid);
         r = privsep_seccomp();
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot install its seccomp filter");

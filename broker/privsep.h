@@ -6,14 +6,14 @@
 /*
  * Privilege separation of the fetch (SECURITY.md). backend_fetch_all runs in a forked child.
  * Still root, it opens every credential file the configuration names for a network backend
- * (credfile.h) and the token cache (token_cache_preopen, handed to PRIVSEP_UID); it empties
+ * (credfile.h) and the token cache (token_cache_preopen, handed to the fetcher's uid); it empties
  * its bounding and ambient capability sets, keeps only CAP_SETUID and CAP_SETGID, sets
- * no_new_privs and reads the store (root's files) as uid 0. Then it becomes PRIVSEP_UID and
- * PRIVSEP_GID with no capability, non-dumpable, under a seccomp allow-list of what libcurl,
- * OpenSSL, the resolver and the parsers call (privsep.c): everything else, mount and
- * namespace calls, ptrace, exec, prctl, kill, uid changes among them, fails with EPERM; clone
- * may not ask for a namespace and tgkill reaches only itself. Only then does it talk to the
- * network.
+ * no_new_privs and reads the store (root's files) as uid 0. Then it becomes the configuration's
+ * fetcher uid and gid (broker_config.fetch_uid, 65534 by default) with no capability, non-dumpable,
+ * under a seccomp allow-list of what libcurl, OpenSSL, the resolver and the parsers call
+ * (privsep.c): everything else, mount and namespace calls, ptrace, exec, prctl, kill, uid changes
+ * among them, fails with EPERM; clone may not ask for a namespace and tgkill reaches only itself.
+ * Only then does it talk to the network.
  *
  * The values come back over a SOCK_SEQPACKET socket in three kinds of messages (a secret's
  * header with its metadata, chunks of its value, and a final status), read straight into
@@ -22,9 +22,6 @@
  * before anything is used. Same contract as backend_fetch_all: on failure one line is logged
  * (by the child for a fetch failure, by the parent for anything else) and out is wiped.
  */
-#define PRIVSEP_UID 65534 /* "nobody", the kernel's overflow uid */
-#define PRIVSEP_GID 65534
-
 int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 

@@ -185,6 +185,18 @@ START_TEST(test_defaults_values) {
         ck_assert_int_eq(parse("{\"defaults\": {\"tmpfs_size\": 4096, \"timeout_ms\": 1}}", &c), 0);
         ck_assert_uint_eq(c->tmpfs_size, 4096);
         ck_assert_uint_eq(c->timeout_ms, 1);
+        /* The fetcher's ids: nobody's unless set, each on its own. */
+        ck_assert_uint_eq(c->fetch_uid, 65534);
+        ck_assert_uint_eq(c->fetch_gid, 65534);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"fetcher\": {\"uid\": 990}}", &c), 0);
+        ck_assert_uint_eq(c->fetch_uid, 990);
+        ck_assert_uint_eq(c->fetch_gid, 65534);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"fetcher\": {\"uid\": 990, \"gid\": 4294967294}}", &c), 0);
+        ck_assert_uint_eq(c->fetch_gid, 4294967294U);
 }
 END_TEST
 
@@ -215,6 +227,13 @@ static const struct rejection rejections[] = {
         {"{\"defaults\": {\"timeout_ms\": \"100\"}}", "defaults.timeout_ms: must be an integer"},
         {"{\"defaults\": {\"dir\": \"run/secrets\"}}", "defaults.dir: must be an absolute path"},
         {"{\"defaults\": {\"dir\": \"/run/../etc\"}}", "defaults.dir: must be an absolute path"},
+        {"{\"fetcher\": {\"uid\": 0}}", "fetcher.uid: must be an integer from 1"},
+        {"{\"fetcher\": {\"gid\": 0}}", "fetcher.gid: must be an integer from 1"},
+        {"{\"fetcher\": {\"uid\": -1}}", "fetcher.uid: must be an integer from 1"},
+        {"{\"fetcher\": {\"uid\": 4294967295}}", "fetcher.uid: must be an integer from 1"},
+        {"{\"fetcher\": {\"uid\": \"nobody\"}}", "fetcher.uid: must be an integer from 1"},
+        {"{\"fetcher\": []}", "fetcher: must be an object"},
+        {"{\"fetcher\": {\"user\": 1}}", "fetcher.user: unknown key"},
         {"{\"state_dir\": \"run\"}", "state_dir: must be an absolute path"},
         {"{\"state_dir\": 1}", "state_dir: must be an absolute path"},
         {"{\"audit_log\": \"/var/log/..\"}", "audit_log: must be an absolute path"},

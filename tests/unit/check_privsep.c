@@ -17,10 +17,17 @@
 #include "privsep.h"
 #include "unit.h"
 
+/* A dedicated uid and gid, as an operator sets them ("fetcher"), so that the probe tells them
+ * from the default. */
+#define FETCH_UID 4242
+#define FETCH_GID 4243
+
 static struct broker_config *load(const char *state_dir) {
         char json[512];
         struct broker_config *c = NULL;
-        snprintf(json, sizeof json, "{\"state_dir\": \"%s\"}", state_dir);
+        snprintf(json, sizeof json,
+                 "{\"state_dir\": \"%s\", \"fetcher\": {\"uid\": %d, \"gid\": %d}}", state_dir,
+                 FETCH_UID, FETCH_GID);
         ck_assert_int_eq(config_parse(json, strlen(json), "test", &c), 0);
         return c;
 }
@@ -28,7 +35,7 @@ static struct broker_config *load(const char *state_dir) {
 /* Each probe returns 0 when it found what the child must be: a bit set per failed probe. */
 static int probe(void *userdata) {
         int *fd = userdata, bad = 0;
-        if (getuid() != PRIVSEP_UID || geteuid() != PRIVSEP_UID || getgid() != PRIVSEP_GID)
+        if (getuid() != FETCH_UID || geteuid() != FETCH_UID || getgid() != FETCH_GID)
                 bad |= 1 << 0;
         /* Not dumpable: /proc/self's files belong to root, not to us. no_new_privs set. */
         struct stat st;
