@@ -95,21 +95,13 @@ our_watchers() {
     done
 }
 
+# shellcheck source=tests/integration/rootfs.sh
+. "$TOP/tests/integration/rootfs.sh"
 cleanup() {
-    local rc=$? id f p m
+    local rc=$? p m
     set +eE
     trap - ERR
-    if [ -d "$RUNC_ROOT" ]; then
-        for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
-            runc --root "$RUNC_ROOT" kill "$id" KILL >/dev/null 2>&1
-            timeout 10 runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1
-        done
-    fi
-    for f in "$STATE"/containers/*.json; do
-        [ -e "$f" ] || continue
-        id=${f##*/}
-        timeout 10 "$BROKER" --config "$CFG" revoke "${id%.json}" >/dev/null 2>&1
-    done
+    lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
     for p in "${BG_PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
@@ -355,8 +347,6 @@ done
 # Bundles: a busybox rootfs (hard links to one template), `runc spec`, then the variant's
 # process.args, annotations and hooks.
 
-# shellcheck source=tests/integration/rootfs.sh
-. "$TOP/tests/integration/rootfs.sh"
 lbx_make_rootfs "$T/rootfs" "$B" >/dev/null
 mkdir -p "$T/rootfs/run/secrets"
 

@@ -63,24 +63,16 @@ RUNC_ROOT=$T/runc
 BG_PIDS=()
 mkdir -p "$T/c" "$T/out" "$T/etc" "$T/log"
 
+# shellcheck source=tests/integration/rootfs.sh
+. "$LBX_IT_DIR/rootfs.sh"
 # ---------------------------------------------------------------------------------------------
 # Cleanup: containers, then the broker's state (revoke stops watchers), then anything left.
 
 lbx_cleanup() {
-    local rc=$? id f p m
+    local rc=$? p m
     set +eE
     trap - ERR
-    if [ -d "$RUNC_ROOT" ]; then
-        for id in $(runc --root "$RUNC_ROOT" list -q 2>/dev/null); do
-            runc --root "$RUNC_ROOT" kill "$id" KILL >/dev/null 2>&1
-            timeout 10 runc --root "$RUNC_ROOT" delete -f "$id" >/dev/null 2>&1
-        done
-    fi
-    for f in "$STATE"/containers/*.json; do
-        [ -e "$f" ] || continue
-        id=${f##*/}
-        timeout 10 "$BROKER" --config "$CFG" revoke "${id%.json}" >/dev/null 2>&1
-    done
+    lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
     for p in "${BG_PIDS[@]}" $(our_watchers); do
         kill -KILL "$p" 2>/dev/null
     done
@@ -211,8 +203,6 @@ init_store
 # ---------------------------------------------------------------------------------------------
 # Bundles. ID names both the bundle ($T/c/ID) and the container.
 
-# shellcheck source=tests/integration/rootfs.sh
-. "$LBX_IT_DIR/rootfs.sh"
 
 # The template rootfs: run.sh's (one per run), else one of our own.
 lbx_template() {

@@ -1,7 +1,25 @@
 # shellcheck shell=bash
-# The busybox rootfs of the integration tests, sourced by run.sh (one template per run) and by
-# lib.sh (a test run on its own builds its own template). Every bundle is a `cp -a` of the
-# template: building it costs ~270 links, copying it a few milliseconds.
+# The busybox rootfs of the integration tests, sourced by run.sh (one template per run), by
+# lib.sh (a test run on its own builds its own template) and by tests/bench/run.sh. Every
+# bundle is a `cp -a` of the template: building it costs ~270 links, copying it a few
+# milliseconds. Also the cleanup of the containers made from it (lbx_stop_all).
+
+# lbx_stop_all RUNC_ROOT STATE_DIR BROKER CFG: kill and delete every container under RUNC_ROOT,
+# then revoke each container record left in STATE_DIR (which stops its watcher).
+lbx_stop_all() {
+    local id f
+    if [ -d "$1" ]; then
+        for id in $(runc --root "$1" list -q 2>/dev/null); do
+            runc --root "$1" kill "$id" KILL >/dev/null 2>&1
+            timeout 10 runc --root "$1" delete -f "$id" >/dev/null 2>&1
+        done
+    fi
+    for f in "$2"/containers/*.json; do
+        [ -e "$f" ] || continue
+        id=${f##*/}
+        timeout 10 "$3" --config "$4" revoke "${id%.json}" >/dev/null 2>&1
+    done
+}
 
 # lbx_make_rootfs DIR BUILD_DIR: busybox-static with its applets in /bin, lockbox-shim at
 # /lockbox-shim, lbx-testapp at /bin/lbx-testapp; the mount points runc needs; /run without
