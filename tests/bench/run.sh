@@ -82,19 +82,6 @@ mount -t tmpfs -o size=64m,mode=0755 lockbox-bench-run "$T/run"
 # -------------------------------------------------------------------------------------------
 # Cleanup: containers, the broker's records (revoke stops watchers), servers, mounts, files.
 
-our_watchers() {
-    local c comm pid
-    for c in /proc/[0-9]*/comm; do
-        read -r comm 2>/dev/null <"$c" || continue
-        [ "$comm" = lockbox-watch ] || continue
-        pid=${c#/proc/}
-        pid=${pid%/comm}
-        if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$T/"; then
-            echo "$pid"
-        fi
-    done
-}
-
 # shellcheck source=tests/integration/rootfs.sh
 . "$TOP/tests/integration/rootfs.sh"
 cleanup() {

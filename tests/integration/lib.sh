@@ -203,7 +203,6 @@ init_store
 # ---------------------------------------------------------------------------------------------
 # Bundles. ID names both the bundle ($T/c/ID) and the container.
 
-
 # The template rootfs: run.sh's (one per run), else one of our own.
 lbx_template() {
     if [ -n "${LOCKBOX_IT_ROOTFS:-}" ] && [ -x "$LOCKBOX_IT_ROOTFS/lockbox-shim" ]; then
@@ -386,20 +385,6 @@ out_values() {
 
 # ---------------------------------------------------------------------------------------------
 # Residue.
-
-# Our watchers: comm lockbox-watch, forked from a broker that ran with our configuration.
-our_watchers() {
-    local c comm pid
-    for c in /proc/[0-9]*/comm; do
-        read -r comm 2>/dev/null <"$c" || continue
-        [ "$comm" = lockbox-watch ] || continue
-        pid=${c#/proc/}
-        pid=${pid%/comm}
-        if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$T/"; then
-            echo "$pid"
-        fi
-    done
-}
 
 # tmpfs_under DIR: tmpfs mount points at or below DIR in the host's mount table.
 tmpfs_under() {
