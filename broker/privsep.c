@@ -18,6 +18,7 @@
 
 #include "config.h"
 #include "credfile.h"
+#include "fdutil.h"
 #include "log.h"
 #include "manifest.h"
 #include "token_cache.h"
@@ -87,7 +88,7 @@ static int privsep_drop_caps(void) {
         return 0;
 }
 
-/* The configuration's fetcher uid and gid with no supplementary groups and no capability left: what
+/* The configuration's fetcher uid and gid, no supplementary group, no capability left: what
  * talks to the network cannot write a file of root's or open one of its credentials. */
 static int privsep_drop_uid(uid_t uid, gid_t gid) {
         if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
@@ -289,11 +290,16 @@ static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret 
         return r;
 }
 
-/* Everything between fork and the network: the store read as uid 0 (into out, when given),
- * then the uid, the capabilities and the seccomp filter dropped. Logs its one line. */
+/* Everything between fork and the network: every inherited fd but stdio and keep_fd closed
+ * (the parent's locks, directories and pidfds are not the fetcher's to use), the store read as
+ * uid 0 (into out, when given), then the uid, the capabilities and the seccomp filter
+ * dropped. Logs its one line. */
 static int privsep_enter(const struct broker_config *cfg, const struct role *role,
-                         const struct request *req, struct fetched_secret *out) {
-        int r = privsep_preload(cfg);
+                         const struct request *req, struct fetched_secret *out, int keep_fd) {
+        int r = close_all_fds_except(&keep_fd, keep_fd >= 0 ? 1 : 0);
+        if (r < 0)
+                return log_error_errno(r, "secret fetcher: cannot close inherited fds");
+        r = privsep_preload(cfg);
         if (r < 0)
                 return r;
         r = privsep_drop_caps();
@@ -315,7 +321,7 @@ static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
                                      const struct role *role, const struct request *req) {
         struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
         struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
-        int r = out ? privsep_enter(cfg, role, req, out)
+        int r = out ? privsep_enter(cfg, role, req, out, fd)
                     : log_error_errno(-ENOMEM, "secret fetcher");
         if (r >= 0)
                 r = backend_fetch_some(cfg, role, req, out, BACKEND_REMOTE); /* logs its line */
@@ -334,7 +340,7 @@ int privsep_run(const struct broker_config *cfg, int (*fn)(void *userdata), void
         if (pid < 0)
                 return log_error_errno(errno, "secret fetcher: cannot fork");
         if (pid == 0) {
-                int r = privsep_enter(cfg, NULL, NULL, NULL);
+                int r = privsep_enter(cfg, NULL, NULL, NULL, -1);
                 if (r >= 0)
                         r = fn(userdata);
                 fflush(NULL);
