@@ -189,8 +189,8 @@ int token_cache_parse(const void *data, size_t size, struct token_cache_entry *r
 /* Set by token_cache_preopen, in the secret fetcher: the directory, or why it failed. */
 static int token_cache_preopened = -1, token_cache_preopen_error;
 
-/* parent/name, created 0700 if missing, owned by us (or by also_ok) and private. */
-static int token_cache_private_dir(int parent, const char *name, uid_t also_ok, int *ret_fd) {
+/* parent/name, created 0700 if missing, private, and owned by us (or by anyone, any_owner). */
+static int token_cache_private_dir(int parent, const char *name, bool any_owner, int *ret_fd) {
         struct stat st;
         if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
@@ -199,8 +199,7 @@ static int token_cache_private_dir(int parent, const char *name, uid_t also_ok, 
                 return negative_errno();
         /* Tokens grant what the broker's Vault role grants: only root (and the fetcher's uid)
          * may see or plant them. */
-        if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && st.st_uid != also_ok) ||
-            (st.st_mode & 0077)) {
+        if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && !any_owner) || (st.st_mode & 0077)) {
                 close(fd);
                 return -EPERM;
         }
@@ -221,20 +220,22 @@ int token_cache_open(const char *state_dir, int *ret_dirfd) {
         }
         if (state_dir[0] != '/')
                 return -EINVAL;
-        int r = token_cache_private_dir(AT_FDCWD, state_dir, geteuid(), &top);
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, false, &top);
         if (r < 0)
                 return r;
-        return token_cache_private_dir(top, "tokens", geteuid(), ret_dirfd);
+        return token_cache_private_dir(top, "tokens", false, ret_dirfd);
 }
 
 static int token_cache_preopen_one(const char *state_dir, uid_t uid, gid_t gid) {
         _cleanup_close_ int top = -1, fd = -1;
         if (state_dir[0] != '/')
                 return -EINVAL;
-        int r = token_cache_private_dir(AT_FDCWD, state_dir, geteuid(), &top);
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, false, &top);
         if (r < 0)
                 return r;
-        r = token_cache_private_dir(top, "tokens", uid, &fd);
+        /* Whoever owns it, root gave it to them: only root reaches into STATE_DIR (0700, ours,
+         * checked above). A fetcher uid changed in the configuration takes it over. */
+        r = token_cache_private_dir(top, "tokens", true, &fd);
         if (r < 0)
                 return r;
         if (fchown(fd, uid, gid) < 0)

@@ -524,6 +524,47 @@ START_TEST(test_cache_files) {
 }
 END_TEST
 
+/* The fetcher's preopen (privsep.c): the directory and its entries handed to the fetcher's uid,
+ * whoever had them (root before, another uid when "fetcher" changed); later opens get it. */
+START_TEST(test_cache_preopen) {
+        char state[96], tokens[128];
+        struct stat st;
+        int fd = -1;
+        snprintf(state, sizeof state, "%s/state", tmpdir);
+        snprintf(tokens, sizeof tokens, "%s/tokens", state);
+        ck_assert_int_eq(mkdir(state, 0700), 0);
+        ck_assert_int_eq(mkdir(tokens, 0700), 0);
+        ck_assert_int_eq(chown(tokens, 1234, 1234), 0);
+        _cleanup_(token_cache_entry_done) struct token_cache_entry e =
+                entry("hvs.x", NULL, time(NULL) + 600, 600);
+        int dfd = open(tokens, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        ck_assert_int_ge(dfd, 0);
+        ck_assert_int_eq(token_cache_store(dfd, "vault.k", &e), 0); /* root's, 0600 */
+        close(dfd);
+
+        ck_assert_int_eq(token_cache_preopen(state, 4242, 4243), 0);
+        ck_assert_int_eq(stat(tokens, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 4242);
+        ck_assert_uint_eq(st.st_gid, 4243);
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
+        char entry_path[160];
+        snprintf(entry_path, sizeof entry_path, "%s/vault.k", tokens);
+        ck_assert_int_eq(stat(entry_path, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 4242);
+        /* token_cache_open now answers with the preopened directory, whatever the path. */
+        ck_assert_int_eq(token_cache_open("/nonexistent", &fd), 0);
+        ck_assert_int_eq(fstat(fd, &st), 0);
+        ck_assert_uint_eq(st.st_uid, 4242);
+        close(fd);
+
+        /* Group- or world-accessible: refused, and every later open says so. */
+        snprintf(state, sizeof state, "%s/state2", tmpdir);
+        ck_assert_int_eq(mkdir(state, 0755), 0);
+        ck_assert_int_eq(token_cache_preopen(state, 4242, 4243), -EPERM);
+        ck_assert_int_eq(token_cache_open(state, &fd), -EPERM);
+}
+END_TEST
+
 START_TEST(test_cache_dir_not_private) {
         char state[96];
         int dirfd = -1;
@@ -683,6 +724,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_cache_key);
         tcase_add_test(tc, test_cache_files);
         tcase_add_test(tc, test_cache_dir_not_private);
+        tcase_add_test(tc, test_cache_preopen);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("config and http");
