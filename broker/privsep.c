@@ -290,13 +290,15 @@ static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret 
         return r;
 }
 
-/* Everything between fork and the network: every inherited fd but stdio and keep_fd closed
- * (the parent's locks, directories and pidfds are not the fetcher's to use), the store read as
- * uid 0 (into out, when given), then the uid, the capabilities and the seccomp filter
- * dropped. Logs its one line. */
+/* Everything between fork and the network: every inherited fd but stdio, keep_fd and the log's
+ * closed (the parent's locks, directories and pidfds are not the fetcher's to use), the store read
+ * as uid 0 (into out, when given), then the uid, the capabilities and the seccomp filter dropped.
+ * Logs its one line. */
 static int privsep_enter(const struct broker_config *cfg, const struct role *role,
                          const struct request *req, struct fetched_secret *out, int keep_fd) {
-        int r = close_all_fds_except(&keep_fd, keep_fd >= 0 ? 1 : 0);
+        /* The log's fd too: a caller capturing the child's one line (rotation) reads it. */
+        const int keep[] = {keep_fd, log_get_fd()};
+        int r = close_all_fds_except(keep, ARRAY_SIZE(keep));
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot close inherited fds");
         r = privsep_preload(cfg);

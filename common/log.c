@@ -28,6 +28,10 @@ void log_set_fd(int fd) {
         log_fd = fd;
 }
 
+int log_get_fd(void) {
+        return log_fd;
+}
+
 const char *log_program(void) {
         return log_prog;
 }

@@ -22,6 +22,8 @@ void log_open(const char *program);
 void log_set_level(enum log_level level);
 enum log_level log_get_level(void);
 void log_set_fd(int fd);
+/* Where lines go now: stderr, an fd of log_set_fd, or a capture's memfd. */
+int log_get_fd(void);
 const char *log_program(void);
 
 /*
