@@ -79,15 +79,6 @@ int credfile_preload(const struct broker_config *cfg) {
         return 0;
 }
 
-void credfile_forget(void) {
-        for (size_t i = 0; i < n_credfiles; i++) {
-                if (credfiles[i].fd >= 0)
-                        close(credfiles[i].fd);
-                free(credfiles[i].path);
-        }
-        n_credfiles = 0;
-}
-
 int credfile_open(const char *path) {
         const struct credfile *c = credfile_find(path);
         int fd;

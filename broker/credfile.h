@@ -17,9 +17,6 @@
  * the later read reports the real reason, not EACCES). Safe to call once per process. */
 int credfile_preload(const struct broker_config *cfg);
 
-/* Close what credfile_preload opened. */
-void credfile_forget(void);
-
 /* An fd positioned at the start of path's content, O_RDONLY and close-on-exec: a duplicate of
  * the preloaded one, or a fresh open(O_NOFOLLOW). The caller closes it. Returns -errno. */
 int credfile_open(const char *path);

@@ -85,7 +85,7 @@ mount -t tmpfs -o size=64m,mode=0755 lockbox-bench-run "$T/run"
 # shellcheck source=tests/integration/rootfs.sh
 . "$TOP/tests/integration/rootfs.sh"
 cleanup() {
-    local rc=$? p m
+    local rc=$? p
     set +eE
     trap - ERR
     lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
@@ -96,10 +96,7 @@ cleanup() {
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done
-    awk -v p="$T/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-        while read -r m; do
-            umount -l "$m" 2>/dev/null
-        done
+    lbx_umount_under "$T"
     rm -rf "$T"
     exit "$rc"
 }

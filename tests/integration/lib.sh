@@ -69,7 +69,7 @@ mkdir -p "$T/c" "$T/out" "$T/etc" "$T/log"
 # Cleanup: containers, then the broker's state (revoke stops watchers), then anything left.
 
 lbx_cleanup() {
-    local rc=$? p m
+    local rc=$? p
     set +eE
     trap - ERR
     lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
@@ -79,11 +79,7 @@ lbx_cleanup() {
     for p in "${BG_PIDS[@]}"; do
         wait "$p" 2>/dev/null
     done
-    # Innermost first.
-    awk -v p="$T/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
-        while read -r m; do
-            umount -l "$m" 2>/dev/null
-        done
+    lbx_umount_under "$T"
     rm -rf "$T"
     exit "$rc"
 }

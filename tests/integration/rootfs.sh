@@ -19,6 +19,15 @@ our_watchers() {
     done
 }
 
+# lbx_umount_under DIR: lazily unmount every mount at or below DIR/, innermost first.
+lbx_umount_under() {
+    local m
+    awk -v p="$1/" 'index($5, p) == 1 {print $5}' /proc/self/mountinfo | sort -r |
+        while read -r m; do
+            umount -l "$m" 2>/dev/null
+        done
+}
+
 # lbx_stop_all RUNC_ROOT STATE_DIR BROKER CFG: kill and delete every container under RUNC_ROOT,
 # then revoke each container record left in STATE_DIR (which stops its watcher).
 lbx_stop_all() {
