@@ -20,7 +20,8 @@ WARN := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wstrict-prototypes 
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE \
 	-fcf-protection
 CFLAGS ?= -O2 -g
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -Ibroker -Ishim \
+BROKER_DIRS := cmd request fetch place rotate
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon $(BROKER_DIRS:%=-Ibroker/%) -Ishim \
 	$(PKG_CFLAGS) $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 
@@ -43,7 +44,7 @@ SHIM_STATIC := -static-pie
 endif
 
 COMMON_SRCS := $(wildcard common/*.c)
-BROKER_SRCS := $(filter-out broker/main.c,$(wildcard broker/*.c))
+BROKER_SRCS := $(filter-out broker/cmd/main.c,$(wildcard broker/*/*.c))
 SHIM_SRCS := $(filter-out shim/main.c,$(wildcard shim/*.c))
 UNIT_SRCS := $(wildcard tests/unit/check_*.c)
 
@@ -77,7 +78,7 @@ $(O)/libshim.a: $(SHIM_OBJS)
 	$(AR) rcs $@ $^
 
 # Not linked with libcurl: http.c loads it (dlopen) only where a server is talked to.
-$(O)/lockbox-broker: $(O)/broker/main.o $(O)/libbroker.a $(O)/liblockbox.a
+$(O)/lockbox-broker: $(O)/broker/cmd/main.o $(O)/libbroker.a $(O)/liblockbox.a
 	$(CC) $(ALL_CFLAGS) $(LDHARDEN) -o $@ $^ $(filter-out -lcurl,$(PKG_LIBS))
 
 # The shim runs in arbitrary images (busybox, distroless, scratch): static, with only the
@@ -154,14 +155,14 @@ fuzz-run: $(FUZZ_BINS)
 # class (variable scope, conditions it believes constant across loop iterations) is left out:
 # matters of taste that cost every engineer churn, and where wrong (cmd_rotate's "ret ?: r"
 # in a loop) a false alarm.
-LINT_SRCS = $(wildcard common/*.c broker/*.c shim/*.c)
+LINT_SRCS = $(wildcard common/*.c broker/*/*.c shim/*.c)
 SH_SCRIPTS = $(shell find tests contrib -name '*.sh' 2>/dev/null) .ci/run
 .PHONY: lint cppcheck analyze shellcheck profiles memcheck
 lint: cppcheck analyze shellcheck profiles
 
 cppcheck:
 	@cppcheck -q --std=c11 --enable=warning,performance,portability --inline-suppr \
-		--error-exitcode=1 -D_GNU_SOURCE -D__CPPCHECK__ -Icommon -Ibroker -Ishim \
+		--error-exitcode=1 -D_GNU_SOURCE -D__CPPCHECK__ -Icommon $(BROKER_DIRS:%=-Ibroker/%) -Ishim \
 		--include=tests/cppcheck/prelude.h --suppressions-list=tests/cppcheck/suppressions.txt \
 		$(LINT_SRCS) && echo "cppcheck: ok"
 
@@ -179,11 +180,11 @@ cppcheck:
 #  privsep.c privsep_take_strings(): strndup stored into ret[i], handed to a fetched_secret.
 # format-truncation and maybe-uninitialized depend on the optimisation level: make all (-O2)
 # decides on them, not this -O0 pass.
-ANALYZE_OFF_broker/config.c := -Wno-analyzer-double-free
-ANALYZE_OFF_broker/state.c := -Wno-analyzer-malloc-leak
+ANALYZE_OFF_broker/request/config.c := -Wno-analyzer-double-free
+ANALYZE_OFF_broker/place/state.c := -Wno-analyzer-malloc-leak
 ANALYZE_OFF_shim/deliver.c := -Wno-analyzer-malloc-leak
-ANALYZE_OFF_broker/vault.c := -Wno-analyzer-malloc-leak
-ANALYZE_OFF_broker/privsep.c := -Wno-analyzer-malloc-leak
+ANALYZE_OFF_broker/fetch/vault.c := -Wno-analyzer-malloc-leak
+ANALYZE_OFF_broker/fetch/privsep.c := -Wno-analyzer-malloc-leak
 ANALYZE_STAMPS = $(LINT_SRCS:%.c=$(O)/analyze/%.ok)
 analyze: $(ANALYZE_STAMPS)
 	@echo "analyze: ok ($(words $(ANALYZE_STAMPS)) files)"
@@ -216,7 +217,7 @@ deps:
 	@tests/deps.sh
 
 .PHONY: format format-check
-FORMAT_SRCS = $(wildcard common/*.[ch] broker/*.[ch] shim/*.[ch] tests/unit/*.[ch] tests/app/*.c tests/fuzz/*.[ch])
+FORMAT_SRCS = $(wildcard common/*.[ch] broker/*/*.[ch] shim/*.[ch] tests/unit/*.[ch] tests/app/*.c tests/fuzz/*.[ch])
 format:
 	clang-format -i $(FORMAT_SRCS)
 format-check:
