@@ -20,8 +20,7 @@ WARN := -Wall -Wextra -Wformat=2 -Wformat-security -Wshadow -Wstrict-prototypes 
 HARDEN := -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fstack-clash-protection -fPIE \
 	-fcf-protection
 CFLAGS ?= -O2 -g
-BROKER_DIRS := cmd request fetch place rotate
-ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon $(BROKER_DIRS:%=-Ibroker/%) -Ishim \
+ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -Ibroker -Ishim \
 	$(PKG_CFLAGS) $(CFLAGS)
 LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 
@@ -162,7 +161,7 @@ lint: cppcheck analyze shellcheck profiles
 
 cppcheck:
 	@cppcheck -q --std=c11 --enable=warning,performance,portability --inline-suppr \
-		--error-exitcode=1 -D_GNU_SOURCE -D__CPPCHECK__ -Icommon $(BROKER_DIRS:%=-Ibroker/%) -Ishim \
+		--error-exitcode=1 -D_GNU_SOURCE -D__CPPCHECK__ -Icommon -Ibroker -Ishim \
 		--include=tests/cppcheck/prelude.h --suppressions-list=tests/cppcheck/suppressions.txt \
 		$(LINT_SRCS) && echo "cppcheck: ok"
 

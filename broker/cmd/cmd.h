@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include "config.h"
+#include "request/config.h"
 
 /* Broker exit status (DESIGN §3). */
 enum {

@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "backend.h"
+#include "fetch/backend.h"
 #include "cmd.h"
 #include "log.h"
-#include "state.h"
-#include "store.h"
+#include "place/state.h"
+#include "fetch/store.h"
 
 static const char check_usage[] =
         "Usage: lockbox-broker check\n"

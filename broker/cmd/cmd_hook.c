@@ -4,8 +4,8 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
-#include "oci.h"
-#include "place.h"
+#include "request/oci.h"
+#include "place/place.h"
 
 static const char hook_usage[] =
         "Usage: lockbox-broker hook [prestart|createRuntime|poststop]\n"

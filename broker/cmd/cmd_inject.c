@@ -6,9 +6,9 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
-#include "oci.h"
-#include "place.h"
-#include "state.h"
+#include "request/oci.h"
+#include "place/place.h"
+#include "place/state.h"
 
 static const char inject_usage[] =
         "Usage: lockbox-broker inject --pid PID [--id ID] [--dir DIR] [--uid N] [--gid N]\n"

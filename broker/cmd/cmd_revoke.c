@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "cmd.h"
 #include "log.h"
-#include "place.h"
-#include "state.h"
+#include "place/place.h"
+#include "place/state.h"
 
 static const char revoke_usage[] =
         "Usage: lockbox-broker revoke ID\n"

@@ -3,11 +3,11 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "digest.h"
+#include "place/digest.h"
 #include "fdutil.h"
 #include "log.h"
-#include "rotate.h"
-#include "state.h"
+#include "rotate/rotate.h"
+#include "place/state.h"
 
 static const char rotate_usage[] =
         "Usage: lockbox-broker rotate (--all | ID...) [--secret NAME]... [--grace SECONDS]\n"

@@ -5,8 +5,8 @@
 
 #include "cmd.h"
 #include "log.h"
-#include "place.h"
-#include "state.h"
+#include "place/place.h"
+#include "place/state.h"
 
 static const char status_usage[] =
         "Usage: lockbox-broker status [--json] [ID]\n"

@@ -6,11 +6,11 @@
 #include <sys/stat.h>
 
 #include "cmd.h"
-#include "config.h"
+#include "request/config.h"
 #include "log.h"
 #include "manifest.h"
 #include "secret.h"
-#include "store.h"
+#include "fetch/store.h"
 
 static const char store_usage[] =
         "Usage: lockbox-broker [OPTIONS] store COMMAND\n"

@@ -4,7 +4,7 @@
 
 #include "cmd.h"
 #include "log.h"
-#include "runtime.h"
+#include "request/runtime.h"
 #include "secret.h"
 
 static const char usage[] =

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include "config.h"
-#include "oci.h"
+#include "request/config.h"
+#include "request/oci.h"
 #include "secret.h"
 
 /* What a backend returned for one secret of a request. */

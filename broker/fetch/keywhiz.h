@@ -5,7 +5,7 @@
 #include <sys/types.h>
 
 #include "backend.h"
-#include "config.h"
+#include "request/config.h"
 #include "json.h"
 #include "secret.h"
 

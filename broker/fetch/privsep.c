@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "request/config.h"
 #include "credfile.h"
 #include "fdutil.h"
 #include "log.h"

@@ -4,10 +4,10 @@
 #include <stdint.h>
 
 #include "backend.h"
-#include "config.h"
+#include "request/config.h"
 #include "http.h"
 #include "log.h"
-#include "ref.h"
+#include "request/ref.h"
 #include "secret.h"
 #include "token_cache.h"
 

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "backend.h"
-#include "oci.h"
+#include "fetch/backend.h"
+#include "request/oci.h"
 #include "place.h"
 #include "tmpfs.h"
 

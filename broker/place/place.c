@@ -8,14 +8,14 @@
 #include <time.h>
 
 #include "audit.h"
-#include "backend.h"
-#include "cmd.h"
+#include "fetch/backend.h"
+#include "cmd/cmd.h"
 #include "digest.h"
 #include "fdutil.h"
 #include "filemeta.h"
 #include "log.h"
-#include "policy.h"
-#include "privsep.h"
+#include "request/policy.h"
+#include "fetch/privsep.h"
 #include "state.h"
 #include "tmpfs.h"
 #include "watcher.h"

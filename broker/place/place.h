@@ -3,9 +3,9 @@
 
 #include <sys/types.h>
 
-#include "backend.h"
-#include "config.h"
-#include "oci.h"
+#include "fetch/backend.h"
+#include "request/config.h"
+#include "request/oci.h"
 #include "tmpfs.h"
 
 /* Where and for whom a request is placed: from a hook's bundle or from inject's arguments. */

@@ -9,15 +9,15 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
-#include "audit.h"
+#include "place/audit.h"
 #include "fdutil.h"
-#include "filemeta.h"
+#include "place/filemeta.h"
 #include "log.h"
-#include "place.h"
-#include "policy.h"
-#include "privsep.h"
-#include "state.h"
-#include "watcher.h"
+#include "place/place.h"
+#include "request/policy.h"
+#include "fetch/privsep.h"
+#include "place/state.h"
+#include "place/watcher.h"
 
 /* How long a rotation waits for the watcher of a generation the shim is consuming right now
  * to finish (unmount, mark the record) before it looks again. */

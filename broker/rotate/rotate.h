@@ -3,12 +3,12 @@
 
 #include <stdio.h>
 
-#include "backend.h"
-#include "config.h"
-#include "digest.h"
+#include "fetch/backend.h"
+#include "request/config.h"
+#include "place/digest.h"
 #include "manifest.h"
-#include "oci.h"
-#include "tmpfs.h"
+#include "request/oci.h"
+#include "place/tmpfs.h"
 
 /*
  * Rotation (DESIGN §8): fetch a container's references again and place what changed as a new

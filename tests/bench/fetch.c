@@ -20,12 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "backend.h"
-#include "config.h"
+#include "fetch/backend.h"
+#include "request/config.h"
 #include "json.h"
 #include "log.h"
-#include "oci.h"
-#include "privsep.h"
+#include "request/oci.h"
+#include "fetch/privsep.h"
 #include "secret.h"
 
 int main(int argc, char **argv) {

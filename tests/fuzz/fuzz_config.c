@@ -3,11 +3,11 @@
  * line, never a crash; and what parses must hold the promises config.h makes. */
 #include <fnmatch.h>
 
-#include "config.h"
+#include "request/config.h"
 #include "fuzz.h"
 #include "manifest.h"
-#include "policy.h"
-#include "ref.h"
+#include "request/policy.h"
+#include "request/ref.h"
 
 static void check_path(const char *p) {
         fuzz_assert(p && p[0] == '/');

@@ -5,7 +5,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "oci.h"
+#include "request/oci.h"
 #include "secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

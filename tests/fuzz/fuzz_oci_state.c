@@ -4,7 +4,7 @@
 #include <stdint.h>
 
 #include "log.h"
-#include "oci.h"
+#include "request/oci.h"
 #include "secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

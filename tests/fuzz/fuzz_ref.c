@@ -4,7 +4,7 @@
 #include <stdio.h>
 
 #include "fuzz.h"
-#include "ref.h"
+#include "request/ref.h"
 
 /* A path the allow-list globs can trust: relative, canonical, nothing a server would decode. */
 static void check_path(const char *p) {

@@ -5,7 +5,7 @@
  */
 #include "fuzz.h"
 
-#include "runtime.h"
+#include "request/runtime.h"
 
 #define ARGS_MAX 64
 

@@ -8,7 +8,7 @@
  * The seeds in corpus/store/ are files sealed under this key (tests/fuzz/mkcorpus-store.c).
  */
 #include "fuzz.h"
-#include "store.h"
+#include "fetch/store.h"
 
 #define FUZZ_STORE_NAME "db"
 

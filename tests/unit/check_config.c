@@ -3,7 +3,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "config.h"
+#include "request/config.h"
 #include "fdutil.h"
 #include "unit.h"
 

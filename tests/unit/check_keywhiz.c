@@ -5,8 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "filemeta.h"
-#include "keywhiz.h"
+#include "place/filemeta.h"
+#include "fetch/keywhiz.h"
 #include "unit.h"
 
 static const char *why;

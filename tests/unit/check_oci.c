@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 
 #include "manifest.h"
-#include "oci.h"
+#include "request/oci.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

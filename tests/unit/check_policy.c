@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
-#include "config.h"
+#include "request/config.h"
 #include "fdutil.h"
-#include "policy.h"
+#include "request/policy.h"
 #include "unit.h"
 
 static const char policy_json[] =

@@ -13,9 +13,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "config.h"
-#include "credfile.h"
-#include "privsep.h"
+#include "request/config.h"
+#include "fetch/credfile.h"
+#include "fetch/privsep.h"
 #include "unit.h"
 
 /* A dedicated uid and gid, as an operator sets them ("fetcher"), so that the probe tells them

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <string.h>
 
-#include "ref.h"
+#include "request/ref.h"
 #include "unit.h"
 
 static void parse_ok(const char *s, const char *backend, const char *path, const char *field,

@@ -11,13 +11,13 @@
 #include <sys/un.h>
 
 #include "deliver.h"
-#include "digest.h"
+#include "place/digest.h"
 #include "fdutil.h"
-#include "place.h"
-#include "rotate.h"
-#include "state.h"
+#include "place/place.h"
+#include "rotate/rotate.h"
+#include "place/state.h"
 #include "unit.h"
-#include "watcher.h"
+#include "place/watcher.h"
 
 static struct secret *value_of(const char *s) {
         struct secret *v;

@@ -8,7 +8,7 @@
 #include <sys/wait.h>
 
 #include "fdutil.h"
-#include "runtime.h"
+#include "request/runtime.h"
 
 #define BROKER "/usr/local/bin/lockbox-broker"
 

@@ -5,10 +5,10 @@
 
 #include <sodium.h>
 
-#include "cmd.h"
-#include "config.h"
+#include "cmd/cmd.h"
+#include "request/config.h"
 #include "fdutil.h"
-#include "store.h"
+#include "fetch/store.h"
 #include "unit.h"
 
 #define HEADER 29 /* "LBXS" + version + 24-byte nonce */

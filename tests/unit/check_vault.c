@@ -6,12 +6,12 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "config.h"
-#include "http.h"
-#include "ref.h"
-#include "token_cache.h"
+#include "request/config.h"
+#include "fetch/http.h"
+#include "request/ref.h"
+#include "fetch/token_cache.h"
 #include "unit.h"
-#include "vault.h"
+#include "fetch/vault.h"
 
 /* ---- ref -> URL ---------------------------------------------------------------------------- */
 
