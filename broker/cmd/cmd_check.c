@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "fetch/backend.h"
+#include "fetch/privsep.h"
 #include "cmd.h"
 #include "log.h"
 #include "place/state.h"
@@ -25,7 +25,7 @@ static int check_backend(const struct broker_config *cfg, const struct backend_c
                 printf("backend %s (store): ok, %zu secret(s)\n", b->name, n);
                 return 0;
         }
-        return backend_check(cfg, b);
+        return privsep_check(cfg, b);
 }
 
 int cmd_check(const struct broker_ctx *ctx, int argc, char **argv) {

@@ -5,6 +5,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "request/oci.h"
+#include "place/idmap.h"
 #include "place/place.h"
 
 static const char hook_usage[] =
@@ -64,7 +65,7 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
                 .uid = req.uid_set ? req.uid : oc.uid,
                 .gid = req.gid_set ? req.gid : oc.gid,
         };
-        r = place_map_ids(st->pid, p.uid, p.gid, &p.host_uid, &p.host_gid);
+        r = idmap_pid_to_host(st->pid, p.uid, p.gid, &p.host_uid, &p.host_gid);
         if (r < 0) {
                 log_error_errno(r, "container %s: owner %u:%u is not mapped to the host", st->id,
                                 p.uid, p.gid);

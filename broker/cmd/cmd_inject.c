@@ -7,6 +7,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "request/oci.h"
+#include "place/idmap.h"
 #include "place/place.h"
 #include "place/state.h"
 
@@ -138,7 +139,7 @@ int cmd_inject(const struct broker_ctx *ctx, int argc, char **argv) {
         if (req.uid_set || req.gid_set) {
                 p.uid = req.uid_set ? req.uid : 0;
                 p.gid = req.gid_set ? req.gid : 0;
-                r = place_map_ids(pid, p.uid, p.gid, &p.host_uid, &p.host_gid);
+                r = idmap_pid_to_host(pid, p.uid, p.gid, &p.host_uid, &p.host_gid);
                 if (r < 0) {
                         log_error_errno(r, "inject: owner %u:%u is not mapped to the host", p.uid,
                                         p.gid);

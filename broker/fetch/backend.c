@@ -5,7 +5,6 @@
 
 #include "keywhiz.h"
 #include "log.h"
-#include "privsep.h"
 #include "store.h"
 #include "vault.h"
 
@@ -174,8 +173,8 @@ static int revoke_backend(const struct broker_config *cfg, const struct role *ro
         return t->revoke(cfg, b, role, leases, n);
 }
 
-static int revoke_leases_here(const struct broker_config *cfg, const char *role_name,
-                              const json_t *secrets) {
+int backend_revoke_here(const struct broker_config *cfg, const char *role_name,
+                        const json_t *secrets) {
         const struct role *role = role_name ? config_find_role(cfg, role_name) : NULL;
         size_t i;
         json_t *s;
@@ -210,58 +209,15 @@ static int revoke_leases_here(const struct broker_config *cfg, const char *role_
         return ret;
 }
 
-struct revoke_args {
-        const struct broker_config *cfg;
-        const char *role_name;
-        const json_t *secrets;
-};
-
-static int revoke_leases_run(void *userdata) {
-        const struct revoke_args *a = userdata;
-        return revoke_leases_here(a->cfg, a->role_name, a->secrets);
+bool backend_can_check(const struct backend_config *b) {
+        const struct backend_type *t = backend_type_find(b->type);
+        return t && t->check;
 }
 
-int backend_revoke_leases(const struct broker_config *cfg, const char *role_name,
-                          const json_t *secrets) {
-        size_t i;
-        json_t *s;
-        json_array_foreach(secrets, i, s) {
-                if (json_get_string(s, "lease_id")) {
-                        struct revoke_args a = {cfg, role_name, secrets};
-                        return privsep_run(cfg, revoke_leases_run, &a);
-                }
-        }
-        return 0; /* no lease: nothing to talk to a server about */
-}
-
-struct check_args {
-        const struct broker_config *cfg;
-        const struct backend_config *b;
-        const struct backend_type *t;
-};
-
-static int check_run(void *userdata) {
-        const struct check_args *a = userdata;
-        return a->t->check(a->cfg, a->b);
-}
-
-int backend_check(const struct broker_config *cfg, const struct backend_config *b) {
+int backend_check_here(const struct broker_config *cfg, const struct backend_config *b) {
         const struct backend_type *t = backend_type_find(b->type);
         if (!t || !t->check)
                 return log_error_errno(-EOPNOTSUPP, "backend %s (%s): not available in this build",
                                        b->name, b->type);
-        struct check_args a = {cfg, b, t};
-        return privsep_run(cfg, check_run, &a);
-}
-
-void fetched_done(struct fetched_secret *f, size_t n) {
-        for (size_t i = 0; i < n; i++) {
-                f[i].value = secret_free(f[i].value);
-                free(f[i].version);
-                free(f[i].lease_id);
-                free(f[i].file);
-                free(f[i].owner);
-                free(f[i].group);
-                f[i].version = f[i].lease_id = f[i].file = f[i].owner = f[i].group = NULL;
-        }
+        return t->check(cfg, b);
 }

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "backend.h"
+#include "fetched.h"
 #include "request/config.h"
 #include "json.h"
 #include "secret.h"

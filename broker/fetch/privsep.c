@@ -515,3 +515,45 @@ int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
         }
         return 0;
 }
+
+struct revoke_args {
+        const struct broker_config *cfg;
+        const char *role_name;
+        const json_t *secrets;
+};
+
+static int revoke_leases_run(void *userdata) {
+        const struct revoke_args *a = userdata;
+        return backend_revoke_here(a->cfg, a->role_name, a->secrets);
+}
+
+int privsep_revoke_leases(const struct broker_config *cfg, const char *role_name,
+                          const json_t *secrets) {
+        size_t i;
+        json_t *s;
+        json_array_foreach(secrets, i, s) {
+                if (json_get_string(s, "lease_id")) {
+                        struct revoke_args a = {cfg, role_name, secrets};
+                        return privsep_run(cfg, revoke_leases_run, &a);
+                }
+        }
+        return 0; /* no lease: nothing to talk to a server about */
+}
+
+struct check_args {
+        const struct broker_config *cfg;
+        const struct backend_config *b;
+};
+
+static int check_run(void *userdata) {
+        const struct check_args *a = userdata;
+        return backend_check_here(a->cfg, a->b);
+}
+
+int privsep_check(const struct broker_config *cfg, const struct backend_config *b) {
+        if (!backend_can_check(b))
+                return log_error_errno(-EOPNOTSUPP, "backend %s (%s): not available in this build",
+                                       b->name, b->type);
+        struct check_args a = {cfg, b};
+        return privsep_run(cfg, check_run, &a);
+}

@@ -29,3 +29,13 @@ int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
  * to the network and read what a server sent as well. 0 when fn returned >= 0, else -EIO; fn
  * logs its own failures. */
 int privsep_run(const struct broker_config *cfg, int (*fn)(void *userdata), void *userdata);
+
+/* Revoke the leases recorded for a container (its state's "secrets" array), authenticating as
+ * role_name (the state's "role"; NULL or unknown: the backend's own auth), in such a child
+ * (backend_revoke_here). Logs each failure; returns an error when any. No lease: 0, no fork. */
+int privsep_revoke_leases(const struct broker_config *cfg, const char *role_name,
+                          const json_t *secrets);
+
+/* `check` for a backend type other than the store, in such a child: reach it, log in; one line
+ * printed. -EOPNOTSUPP (logged) for a type without a check. */
+int privsep_check(const struct broker_config *cfg, const struct backend_config *b);

@@ -3,7 +3,7 @@
 
 #include <stdint.h>
 
-#include "backend.h"
+#include "fetched.h"
 #include "request/config.h"
 #include "http.h"
 #include "log.h"

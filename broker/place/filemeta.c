@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 
 #include "fdutil.h"
+#include "idmap.h"
 #include "log.h"
 
 /* A file the container controls: no symlink, no FIFO to block on, a bounded size. */
@@ -194,7 +195,7 @@ int filemeta_files(const struct placement *p, const struct request *req,
                 if (m.uid == p->uid && m.gid == p->gid)
                         continue;
                 t->has_owner = true;
-                r = place_map_ids(p->pid, m.uid, m.gid, &t->host_uid, &t->host_gid);
+                r = idmap_pid_to_host(p->pid, m.uid, m.gid, &t->host_uid, &t->host_gid);
                 if (r < 0)
                         r = log_error_errno(r,
                                             "secret '%s' (%s): owner %u:%u is not mapped to the "

@@ -4,9 +4,9 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "fetch/backend.h"
+#include "fetch/fetched.h"
 #include "request/oci.h"
-#include "place.h"
+#include "placement.h"
 #include "tmpfs.h"
 
 /*

@@ -8,7 +8,7 @@
 #include <time.h>
 
 #include "audit.h"
-#include "fetch/backend.h"
+#include "fetch/fetched.h"
 #include "cmd/cmd.h"
 #include "digest.h"
 #include "fdutil.h"
@@ -283,12 +283,12 @@ static int place_forget_locked(const struct broker_config *cfg, const char *cont
         watcher_stop((pid_t)wpid, (unsigned long long)wstart);
         watcher_forget_socket(cfg->state_dir, container_id);
         const char *role = json_get_string(state, "role");
-        int revoked = backend_revoke_leases(cfg, role, json_object_get(state, "secrets"));
+        int revoked = privsep_revoke_leases(cfg, role, json_object_get(state, "secrets"));
         /* Leases a rotation replaced and had not revoked yet (the shim had not taken the new
          * generation): the container is gone, nothing needs them now. */
         const json_t *retired = json_get_array(state, "retired_leases");
         if (retired) {
-                int r2 = backend_revoke_leases(cfg, role, retired);
+                int r2 = privsep_revoke_leases(cfg, role, retired);
                 revoked = revoked < 0 ? revoked : r2;
         }
         r = state_remove(cfg->state_dir, container_id);
@@ -318,32 +318,4 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
         int status = place_forget_locked(cfg, container_id, event, &removed);
         state_unlock(lock, cfg->state_dir, container_id, removed);
         return status;
-}
-
-static int read_map(pid_t pid, const char *which, uint32_t id, uint32_t *ret) {
-        char path[64];
-        _cleanup_free_ char *text = NULL;
-        snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, which);
-        int r = read_file_at(AT_FDCWD, path, 65536, &text, NULL);
-        if (r < 0)
-                return r;
-        char *save = NULL;
-        for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-                unsigned long inside, outside, count;
-                if (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3)
-                        return -EINVAL;
-                if (id >= inside && id - inside < count) {
-                        *ret = (uint32_t)(outside + (id - inside));
-                        return 0;
-                }
-        }
-        return -ERANGE;
-}
-
-int place_map_ids(pid_t pid, uint32_t uid, uint32_t gid, uint32_t *ret_host_uid,
-                  uint32_t *ret_host_gid) {
-        int r = read_map(pid, "uid_map", uid, ret_host_uid);
-        if (r < 0)
-                return r;
-        return read_map(pid, "gid_map", gid, ret_host_gid);
 }

@@ -3,24 +3,11 @@
 
 #include <sys/types.h>
 
-#include "fetch/backend.h"
+#include "fetch/fetched.h"
+#include "placement.h"
 #include "request/config.h"
 #include "request/oci.h"
 #include "tmpfs.h"
-
-/* Where and for whom a request is placed: from a hook's bundle or from inject's arguments. */
-struct placement {
-        const char *container_id;
-        pid_t pid; /* host pid of a process in the container's mount namespace */
-        const char *rootfs; /* path in that namespace: the rootfs before pivot_root, or "/" */
-        bool create_dirs; /* false for a read-only rootfs */
-        const char *bundle; /* for the record, may be NULL */
-        const json_t *annotations; /* for role matching, may be NULL */
-        char *const *env;
-        size_t n_env;
-        uint32_t uid, gid; /* owner inside the container */
-        uint32_t host_uid, host_gid; /* the same, mapped to the host */
-};
 
 /*
  * The whole placement (DESIGN §2 steps 2-5): role and allow-list, fetch, tmpfs, watcher, state,
@@ -65,7 +52,3 @@ void place_time_now(char buf[PLACE_TIME_MAX], long offset_s);
 
 /* Revoke what a container holds and forget it (poststop, revoke). Returns an exit status. */
 int place_forget(const struct broker_config *cfg, const char *container_id, const char *event);
-
-/* Host ids from /proc/PID/{uid,gid}_map for container ids. -ERANGE when unmapped. */
-int place_map_ids(pid_t pid, uint32_t uid, uint32_t gid, uint32_t *ret_host_uid,
-                  uint32_t *ret_host_gid);

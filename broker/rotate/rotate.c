@@ -13,6 +13,7 @@
 #include "fdutil.h"
 #include "place/filemeta.h"
 #include "log.h"
+#include "place/idmap.h"
 #include "place/place.h"
 #include "request/policy.h"
 #include "fetch/privsep.h"
@@ -312,7 +313,7 @@ static void rotate_drop_new_leases(const struct broker_config *cfg, const char *
                                                 "ref", it->req.ref_text, "name", it->req.name));
         }
         if (json_array_size(drop))
-                (void)backend_revoke_leases(cfg, role, drop);
+                (void)privsep_revoke_leases(cfg, role, drop);
 }
 
 /* ---- one rotation, under the container's lock ------------------------------------------- */
@@ -444,7 +445,7 @@ static int rotation_spec(const struct rotation *c, struct tmpfs_spec *spec) {
         uint32_t uid = record_id(c->state, "uid");
         uint32_t gid = record_id(c->state, "gid");
         *spec = (struct tmpfs_spec){.size_max = c->cfg->tmpfs_size};
-        int r = place_map_ids(record_pid(c->state, "pid"), uid, gid, &spec->host_uid,
+        int r = idmap_pid_to_host(record_pid(c->state, "pid"), uid, gid, &spec->host_uid,
                               &spec->host_gid);
         if (r < 0)
                 return log_error_errno(r, "container %s: owner %u:%u is not mapped to the host",
@@ -742,7 +743,7 @@ static void rotation_retire(const struct rotation *c) {
                             "the old leases anyway",
                             c->id, (unsigned long long)c->generation, c->o->grace_ms);
         const char *role = json_get_string(c->state, "role");
-        if (backend_revoke_leases(c->cfg, role, retired) < 0)
+        if (privsep_revoke_leases(c->cfg, role, retired) < 0)
                 return; /* kept in the record: revoke and poststop try again */
         int lock = -1;
         _cleanup_json_ json_t *state = NULL;

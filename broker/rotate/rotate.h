@@ -3,7 +3,7 @@
 
 #include <stdio.h>
 
-#include "fetch/backend.h"
+#include "fetch/fetched.h"
 #include "request/config.h"
 #include "place/digest.h"
 #include "manifest.h"

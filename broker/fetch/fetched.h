@@ -1,0 +1,48 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include "request/config.h"
+#include "request/oci.h"
+#include "secret.h"
+
+/*
+ * What the backends hand back, and what they are handed: the fetch layer's own types, under
+ * every backend (store, vault, keywhiz), the dispatch (backend.c) and the fetcher's child
+ * (privsep.c).
+ */
+
+/* What a backend returned for one secret of a request. */
+struct fetched_secret {
+        struct secret *value; /* NULL when skipped (optional and missing) */
+        char *version; /* backend's version, NULL when it has none */
+        char *lease_id; /* leased dynamic secret, NULL otherwise */
+        long lease_duration; /* seconds */
+        /* File metadata a backend may supply (Keywhiz, as keysync applied it). The request's
+         * own io.lockbox.mode.NAME, io.lockbox.uid and io.lockbox.gid win over it; owner and
+         * group are names, looked up in the container's /etc/passwd and /etc/group. */
+        char *file; /* the file's name on the tmpfs (a valid secret name); NULL: the name */
+        bool has_mode;
+        mode_t mode; /* permission bits */
+        char *owner, *group; /* NULL when the backend says nothing */
+};
+
+/* The secrets of one request that name one backend: a backend fetches them together (one
+ * connection, in parallel where it can). out[i] belongs to secrets[i]. */
+struct fetch_batch {
+        const struct broker_config *cfg;
+        const struct backend_config *backend;
+        const struct role *role; /* for per-role auth overrides */
+        const struct secret_request **secrets;
+        struct fetched_secret **out;
+        size_t n;
+};
+
+/* A lease recorded in a container's state, for the backend that revokes it. */
+struct lease_ref {
+        const char *lease_id;
+        const char *ref; /* the secret's ref, for messages */
+        const char *name; /* the secret's name */
+};
+
+/* Wipe and free what f[0..n) hold (the array itself is the caller's). */
+void fetched_done(struct fetched_secret *f, size_t n);
