@@ -2,14 +2,7 @@
 #pragma once
 
 #include "request/config.h"
-
-/* Broker exit status (DESIGN §3). */
-enum {
-        EXIT_DONE = 0,
-        EXIT_FAILED = 1, /* fetch, auth, mount */
-        EXIT_USAGE = 2, /* usage or invalid configuration */
-        EXIT_DENIED = 3, /* denied by policy */
-};
+#include "request/exit.h"
 
 /* What main() parsed before the command word. */
 struct broker_ctx {

@@ -9,7 +9,7 @@
 
 #include "audit.h"
 #include "fetch/fetched.h"
-#include "cmd/cmd.h"
+#include "request/exit.h"
 #include "digest.h"
 #include "fdutil.h"
 #include "filemeta.h"

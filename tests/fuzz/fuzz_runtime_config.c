@@ -5,7 +5,8 @@
  */
 #include "fuzz.h"
 
-#include "request/runtime.h"
+#include "cmd/runtime.h"
+#include "request/runtime_config.h"
 
 #define ARGS_MAX 64
 

@@ -8,7 +8,8 @@
 #include <sys/wait.h>
 
 #include "fdutil.h"
-#include "request/runtime.h"
+#include "cmd/runtime.h"
+#include "request/runtime_config.h"
 
 #define BROKER "/usr/local/bin/lockbox-broker"
 
