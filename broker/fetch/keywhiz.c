@@ -7,6 +7,7 @@
 
 #include "http.h"
 #include "keywhiz.h"
+#include "keywhiz_parse.h"
 #include "log.h"
 
 #define KW_WHY_MAX 200

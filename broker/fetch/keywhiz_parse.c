@@ -8,7 +8,7 @@
 
 #include <sodium.h>
 
-#include "keywhiz.h"
+#include "keywhiz_parse.h"
 #include "log.h"
 #include "manifest.h"
 

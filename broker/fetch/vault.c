@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "vault.h"
 
+#include "vault_auth.h"
+#include "vault_kv.h"
+
 #include <string.h>
 
 #include "log.h"

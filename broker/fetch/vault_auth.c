@@ -8,7 +8,9 @@
 
 #include "credfile.h"
 #include "log.h"
-#include "vault.h"
+#include "vault_auth.h"
+#include "token_cache.h"
+#include "vault_kv.h"
 
 #define VAULT_CREDENTIAL_MAX 65536 /* a token, a role or secret id, a Kubernetes JWT */
 

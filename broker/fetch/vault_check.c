@@ -6,6 +6,8 @@
 
 #include "log.h"
 #include "vault.h"
+#include "vault_auth.h"
+#include "vault_kv.h"
 
 #define VAULT_CHECK_LINE 1024
 

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "log.h"
-#include "vault.h"
+#include "vault_config.h"
 
 #define VAULT_TIMEOUT_MAX 600000
 

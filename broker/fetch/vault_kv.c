@@ -6,8 +6,9 @@
 
 #include <sodium.h>
 
+#include "json.h"
 #include "log.h"
-#include "vault.h"
+#include "vault_kv.h"
 
 void vault_mount_done(struct vault_mount *m) {
         free(m->path);

@@ -4,7 +4,7 @@
  * broker does not trust to be well-formed. Whatever parses must hold a value of exactly the
  * length the reply gave, and metadata that keeps every rule. */
 #include "fuzz.h"
-#include "fetch/keywhiz.h"
+#include "fetch/keywhiz_parse.h"
 #include "manifest.h"
 
 static void check_secret(const struct keywhiz_secret *s, bool with_value) {

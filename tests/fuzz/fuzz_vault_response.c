@@ -10,7 +10,7 @@
  * value, and versions and lease ids are what the state file may record.
  */
 #include "fuzz.h"
-#include "fetch/vault.h"
+#include "fetch/vault_kv.h"
 
 #define CANARY "lbxcanary"
 

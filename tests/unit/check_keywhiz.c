@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 
 #include "place/filemeta.h"
-#include "fetch/keywhiz.h"
+#include "fetch/keywhiz_parse.h"
 #include "unit.h"
 
 static const char *why;

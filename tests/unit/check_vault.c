@@ -12,6 +12,9 @@
 #include "fetch/token_cache.h"
 #include "unit.h"
 #include "fetch/vault.h"
+#include "fetch/vault_auth.h"
+#include "fetch/vault_config.h"
+#include "fetch/vault_kv.h"
 
 /* ---- ref -> URL ---------------------------------------------------------------------------- */
 
