@@ -446,7 +446,7 @@ static int rotation_spec(const struct rotation *c, struct tmpfs_spec *spec) {
         uint32_t gid = record_id(c->state, "gid");
         *spec = (struct tmpfs_spec){.size_max = c->cfg->tmpfs_size};
         int r = idmap_pid_to_host(record_pid(c->state, "pid"), uid, gid, &spec->host_uid,
-                              &spec->host_gid);
+                                  &spec->host_gid);
         if (r < 0)
                 return log_error_errno(r, "container %s: owner %u:%u is not mapped to the host",
                                        c->id, uid, gid);
