@@ -5,6 +5,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "request/oci.h"
+#include "request/request.h"
 #include "place/idmap.h"
 #include "place/place.h"
 

@@ -6,7 +6,7 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "place/idmap.h"
 #include "place/place.h"
 #include "place/state.h"

@@ -2,7 +2,7 @@
 #pragma once
 
 #include "request/config.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "secret.h"
 
 /*

@@ -5,7 +5,7 @@
 #include <sys/types.h>
 
 #include "fetch/fetched.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "placement.h"
 #include "tmpfs.h"
 

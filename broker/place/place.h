@@ -6,7 +6,7 @@
 #include "fetch/fetched.h"
 #include "placement.h"
 #include "request/config.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "tmpfs.h"
 
 /*

@@ -4,9 +4,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "config.h"
 #include "json.h"
-#include "ref.h"
 
 #define OCI_STATE_MAX (1024 * 1024)
 #define OCI_CONFIG_MAX (16 * 1024 * 1024)
@@ -48,34 +46,6 @@ void oci_config_done(struct oci_config *c);
  * -ERANGE when it is not mapped. */
 int id_map_to_host(const struct id_mapping *map, size_t n, uint32_t id, uint32_t *ret);
 
-struct secret_request {
-        char *name;
-        char *ref_text; /* as written, for messages, state and audit */
-        struct ref ref;
-        mode_t mode;
-        bool mode_set; /* io.lockbox.mode.NAME given: wins over a backend's metadata */
-        bool optional;
-};
-
-/* The request (DESIGN §4) from annotations and/or process.env. */
-struct request {
-        struct secret_request *secrets;
-        size_t n_secrets;
-        char *dir; /* absolute; default from config */
-        bool uid_set, gid_set;
-        uint32_t uid, gid; /* container ids; defaults from process.user by the caller */
-        char *role; /* default "default" */
-        int rotate_signal; /* default SIGUSR1 */
-};
-
-/*
- * Build the request from annotations (may be NULL) and env (may be NULL). No secret asked for:
- * returns 0 with n_secrets == 0. A key given both ways with different values, a bad name, ref,
- * mode, uid, gid, dir (must be absolute, no "..", no control characters) or signal: -EINVAL,
- * with one line logged naming the key and the reason (never a value that could be one: refs
- * are references, but an env value that does not parse is quoted only by its key).
- * Secrets are sorted by name.
- */
-int request_build(const json_t *annotations, char *const *env, size_t n_env,
-                  const struct broker_config *cfg, struct request *ret);
-void request_done(struct request *r);
+/* Whether s holds a C0 control character or DEL: refused in ids, paths and names, which end
+ * up in messages, state files and mount tables. */
+bool oci_has_control(const char *s);

@@ -7,7 +7,7 @@
 #include "request/config.h"
 #include "place/digest.h"
 #include "manifest.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "place/tmpfs.h"
 
 /*

@@ -24,7 +24,7 @@
 #include "request/config.h"
 #include "json.h"
 #include "log.h"
-#include "request/oci.h"
+#include "request/request.h"
 #include "fetch/privsep.h"
 #include "secret.h"
 

@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "request/oci.h"
+#include "request/request.h"
 #include "secret.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -10,6 +10,7 @@
 
 #include "manifest.h"
 #include "request/oci.h"
+#include "request/request.h"
 
 /* ---- helpers ---------------------------------------------------------------------------- */
 

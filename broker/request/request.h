@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "config.h"
+#include "json.h"
+#include "ref.h"
+
+struct secret_request {
+        char *name;
+        char *ref_text; /* as written, for messages, state and audit */
+        struct ref ref;
+        mode_t mode;
+        bool mode_set; /* io.lockbox.mode.NAME given: wins over a backend's metadata */
+        bool optional;
+};
+
+/* The request (DESIGN §4) from annotations and/or process.env. */
+struct request {
+        struct secret_request *secrets;
+        size_t n_secrets;
+        char *dir; /* absolute; default from config */
+        bool uid_set, gid_set;
+        uint32_t uid, gid; /* container ids; defaults from process.user by the caller */
+        char *role; /* default "default" */
+        int rotate_signal; /* default SIGUSR1 */
+};
+
+/*
+ * Build the request from annotations (may be NULL) and env (may be NULL). No secret asked for:
+ * returns 0 with n_secrets == 0. A key given both ways with different values, a bad name, ref,
+ * mode, uid, gid, dir (must be absolute, no "..", no control characters) or signal: -EINVAL,
+ * with one line logged naming the key and the reason (never a value that could be one: refs
+ * are references, but an env value that does not parse is quoted only by its key).
+ * Secrets are sorted by name.
+ */
+int request_build(const json_t *annotations, char *const *env, size_t n_env,
+                  const struct broker_config *cfg, struct request *ret);
+void request_done(struct request *r);
