@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Shared by the configuration's parsers (config.c, config_roles.c); not for other layers. */
+
+#include <stdint.h>
+
+#include "config.h"
+#include "json.h"
+#include "macro.h"
+
+/* Where a parse is, for messages: the file and the JSON path of the key. */
+struct config_ctx {
+        const char *origin;
+        uint64_t regex_cost; /* config_regex_cost() of every pattern so far */
+};
+
+/* Log "config ORIGIN: JPATH: MESSAGE" (one line) and return -EINVAL. */
+_printf_(3, 4) int config_fail(const struct config_ctx *x, const char *jpath, const char *fmt, ...);
+
+/* Every key of obj must be in allowed (NULL-terminated). Only the key's name is printed: an
+ * unknown key could be a misplaced token. */
+int config_check_keys(const struct config_ctx *x, const json_t *obj, const char *jpath,
+                      const char *const *allowed);
+
+/* "roles": every role, its "when" and "allow". */
+int config_parse_roles(struct config_ctx *x, const json_t *root, struct broker_config *c);
+void role_done(struct role *r);
