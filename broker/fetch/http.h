@@ -33,9 +33,6 @@ struct http_tls {
 
 struct http_client;
 
-/* Once per process, before anything else touches libcurl: its allocator wipes on free. */
-int http_global_init(void);
-
 /* Milliseconds on CLOCK_MONOTONIC, the clock of every deadline here. */
 uint64_t http_now_ms(void);
 

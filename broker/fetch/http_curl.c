@@ -7,7 +7,6 @@
 #include <sodium.h>
 #include <string.h>
 
-#include "http.h"
 #include "log.h"
 
 struct http_curl http_curl;

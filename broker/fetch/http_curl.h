@@ -65,3 +65,7 @@ extern struct http_curl http_curl;
 #define curl_url_cleanup http_curl.url_cleanup
 #define curl_url_get http_curl.url_get
 #define curl_url_set http_curl.url_set
+
+/* Once per process, before anything else touches libcurl: load it and set its allocator,
+ * which wipes on free. Idempotent. */
+int http_global_init(void);

@@ -10,6 +10,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "config_parse.h"
+#include "config_roles.h"
 #include "manifest.h"
 
 #define CONFIG_TMPFS_MAX (64ULL * 1024 * 1024)
@@ -21,22 +22,6 @@
  * would give. */
 static const char config_embedded[] = "{\"backends\":{\"store\":{\"type\":\"store\"}},"
                                       "\"roles\":[{\"name\":\"default\",\"allow\":[\"store:*\"]}]}";
-
-int config_fail(const struct config_ctx *x, const char *jpath, const char *fmt, ...) {
-        char msg[512];
-        va_list ap;
-        va_start(ap, fmt);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-        vsnprintf(msg, sizeof msg, fmt, ap);
-#pragma GCC diagnostic pop
-        va_end(ap);
-        if (jpath)
-                log_error("config %s: %s: %s", x->origin, jpath, msg);
-        else
-                log_error("config %s: %s", x->origin, msg);
-        return -EINVAL;
-}
 
 static bool config_name_is_valid(const char *s) {
         size_t len = strlen(s);
@@ -58,25 +43,6 @@ static bool config_path_is_valid(const char *p) {
                 if (c[-1] == '/' && (c[2] == '/' || c[2] == '\0'))
                         return false;
         return true;
-}
-
-/* Every key of obj must be in allowed (NULL-terminated). Only the key's name is printed: an
- * unknown key could be a misplaced token. */
-int config_check_keys(const struct config_ctx *x, const json_t *obj, const char *jpath,
-                      const char *const *allowed) {
-        const char *key;
-        json_t *v;
-        json_object_foreach((json_t *)obj, key, v) {
-                bool known = false;
-                for (const char *const *a = allowed; *a && !known; a++)
-                        known = streq_ptr(*a, key);
-                if (!known) {
-                        if (jpath)
-                                return config_fail(x, NULL, "%s.%s: unknown key", jpath, key);
-                        return config_fail(x, key, "unknown key");
-                }
-        }
-        return 0;
 }
 
 static int config_get_path(const struct config_ctx *x, const json_t *obj, const char *key,
@@ -316,7 +282,7 @@ int config_parse(const char *buf, size_t size, const char *origin, struct broker
         if (r > 0)
                 r = config_add_default_store(c);
         if (r >= 0)
-                r = config_parse_roles(&x, root, c);
+                r = config_parse_roles(&x, root, &c->roles, &c->n_roles);
         /* Content errors were logged where they were found; only allocation failures were not. */
         if (r == -ENOMEM)
                 return log_error_errno(r, "config %s: cannot parse", x.origin);

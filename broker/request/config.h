@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include <regex.h>
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "config_roles.h"
 #include "json.h"
 #include "macro.h"
 
@@ -23,22 +23,6 @@ struct backend_config {
         /* type "store": */
         char *store_dir;
         char *store_key_file;
-};
-
-struct role_match {
-        char *key; /* annotation or env name */
-        bool is_env;
-        char *pattern; /* for messages */
-        regex_t re; /* REG_EXTENDED|REG_NOSUB */
-};
-
-struct role {
-        char *name;
-        struct role_match *when;
-        size_t n_when;
-        char **allow; /* globs (fnmatch, no FNM_PATHNAME) over "BACKEND:PATH" */
-        size_t n_allow;
-        json_t *auth; /* per-backend auth override, may be NULL */
 };
 
 struct broker_config {

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Shared by the configuration's parsers (config.c, config_roles.c); not for other layers. */
+/* The parse context of the configuration's parsers (config.c, config_roles.c). */
 
 #include <stdint.h>
 
-#include "config.h"
 #include "json.h"
 #include "macro.h"
 
@@ -22,7 +21,3 @@ _printf_(3, 4) int config_fail(const struct config_ctx *x, const char *jpath, co
  * unknown key could be a misplaced token. */
 int config_check_keys(const struct config_ctx *x, const json_t *obj, const char *jpath,
                       const char *const *allowed);
-
-/* "roles": every role, its "when" and "allow". */
-int config_parse_roles(struct config_ctx *x, const json_t *root, struct broker_config *c);
-void role_done(struct role *r);

@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The configuration's roles: "when" (regular expressions over annotations and env, with a
- * bound on their cost) and "allow" (globs over BACKEND:PATH). */
 #include <regex.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "config_roles.h"
+
 #include "config_parse.h"
 #include "log.h"
 #include "manifest.h"
@@ -235,27 +234,27 @@ static int config_parse_role(struct config_ctx *x, const json_t *obj, const char
         return 0;
 }
 
-int config_parse_roles(struct config_ctx *x, const json_t *root, struct broker_config *c) {
+int config_parse_roles(struct config_ctx *x, const json_t *root, struct role **ret, size_t *ret_n) {
         const json_t *roles = json_object_get(root, "roles");
         if (!roles)
                 return 0; /* deny by default: no role, nothing allowed */
         if (!json_is_array(roles))
                 return config_fail(x, "roles", "must be an array");
-        c->roles = calloc(json_array_size(roles) + 1, sizeof *c->roles);
-        if (!c->roles)
+        (*ret) = calloc(json_array_size(roles) + 1, sizeof *(*ret));
+        if (!(*ret))
                 return -ENOMEM;
         size_t i;
         json_t *obj;
         json_array_foreach(roles, i, obj) {
                 char jpath[64];
                 snprintf(jpath, sizeof jpath, "roles[%zu]", i);
-                int r = config_parse_role(x, obj, jpath, &c->roles[c->n_roles++]);
+                int r = config_parse_role(x, obj, jpath, &(*ret)[(*ret_n)++]);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < i; j++)
-                        if (streq_ptr(c->roles[j].name, c->roles[i].name))
+                        if (streq_ptr((*ret)[j].name, (*ret)[i].name))
                                 return config_fail(x, NULL, "%s.name: duplicate role name '%s'",
-                                                   jpath, c->roles[i].name);
+                                                   jpath, (*ret)[i].name);
         }
         return 0;
 }
