@@ -55,7 +55,7 @@ static int annotations_take(json_t *v, const char *what, json_t **ret) {
 /* The id names files in the state directory and appears in logs: "." and ".." would escape
  * that directory, and no runtime makes ids with spaces or control characters (runc allows
  * [A-Za-z0-9_+.-]). */
-static bool state_id_is_valid(const char *id, size_t len) {
+static bool oci_id_is_valid(const char *id, size_t len) {
         if (len == 0 || len > OCI_ID_MAX || strlen(id) != len)
                 return false;
         if (streq_ptr(id, ".") || streq_ptr(id, ".."))
@@ -87,7 +87,7 @@ static int state_strings(json_t *root, struct oci_state *s) {
         v = json_object_get(root, "id");
         if (!json_is_string(v))
                 return log_invalid("state JSON: id: missing or not a string");
-        if (!state_id_is_valid(json_string_value(v), json_string_length(v)))
+        if (!oci_id_is_valid(json_string_value(v), json_string_length(v)))
                 return log_invalid("state JSON: id: 1 to %d printable characters without '/' "
                                    "expected",
                                    OCI_ID_MAX);
