@@ -7,22 +7,6 @@
 
 #include "options.h"
 
-static int log_fd = -1;
-
-static void capture_log(void) {
-        log_fd = memfd_create("log", MFD_CLOEXEC);
-        ck_assert_int_ge(log_fd, 0);
-        log_set_fd(log_fd);
-}
-
-static char *captured_log(void) {
-        static char buf[8192];
-        ssize_t n = pread(log_fd, buf, sizeof buf - 1, 0);
-        ck_assert_int_ge(n, 0);
-        buf[n] = '\0';
-        return buf;
-}
-
 static int count_lines(const char *s) {
         int n = 0;
         for (; *s; s++)

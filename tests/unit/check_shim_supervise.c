@@ -11,22 +11,6 @@
 #include "fdutil.h"
 #include "supervise.h"
 
-static int log_fd = -1;
-
-static void capture_log(void) {
-        log_fd = memfd_create("log", MFD_CLOEXEC);
-        ck_assert_int_ge(log_fd, 0);
-        log_set_fd(log_fd);
-}
-
-static char *captured_log(void) {
-        static char buf[8192];
-        ssize_t n = pread(log_fd, buf, sizeof buf - 1, 0);
-        ck_assert_int_ge(n, 0);
-        buf[n] = '\0';
-        return buf;
-}
-
 static char *env_none[] = {"PATH=/usr/bin:/bin", NULL};
 
 /* Run /bin/sh -c script under the supervisor, with the given fd moves. */
@@ -66,7 +50,7 @@ static int run_argv(char *cmd) {
 /* The command's process closes every fd but stdio before exec: its one line goes to stderr. */
 static void capture_stderr(void) {
         capture_log();
-        ck_assert_int_eq(dup2(log_fd, STDERR_FILENO), STDERR_FILENO);
+        ck_assert_int_eq(dup2(unit_log_fd, STDERR_FILENO), STDERR_FILENO);
         log_set_fd(STDERR_FILENO);
 }
 
