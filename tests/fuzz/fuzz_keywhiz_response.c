@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Keywhiz's replies (broker/keywhiz_parse.c): a 200 body from GET /secret/{name}, POST
+/* Keywhiz's replies (broker/fetch/keywhiz_parse.c): a 200 body from GET /secret/{name}, POST
  * /batchsecret or GET /secrets, from a server (or whatever sits in front of it) that the
  * broker does not trust to be well-formed. Whatever parses must hold a value of exactly the
  * length the reply gave, and metadata that keeps every rule. */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Sealed store files (broker/store.h). The first byte picks the mode:
+ * Sealed store files (broker/fetch/store.h). The first byte picks the mode:
  *   even: the rest is a file's bytes; it opens for "db" under the fixed key or is -EBADMSG,
  *         and anything that opens seals again to something that opens to the same value;
  *   odd:  the rest is a value; sealed for "db", it opens to itself, and under another name,

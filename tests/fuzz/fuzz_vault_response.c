@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Vault's replies (broker/vault_kv.c): what a broken or hostile server (or whoever sits in the
- * TLS session) sends the broker. The first byte picks the parser and the reply's status, the rest
- * is the body:
- *   0 read 200 KV v2 (field "pw")   1 read 200 KV v1 (no field)   2 read 404   3 read 403
- *   4 read 500   5 login   6 unwrap   7 mount   8 mount list   9 error message (503)
- * Besides not crashing: a failure's message never quotes the body (a reply can hold a value; the
- * seeds carry the canary "lbxcanary" where a careless parser would copy it), a success has a
- * value, and versions and lease ids are what the state file may record.
+ * Vault's replies (broker/fetch/vault_kv.c): what a broken or hostile server (or whoever sits in
+ * the TLS session) sends the broker. The first byte picks the parser and the reply's status, the
+ * rest is the body: 0 read 200 KV v2 (field "pw")   1 read 200 KV v1 (no field)   2 read 404   3
+ * read 403 4 read 500   5 login   6 unwrap   7 mount   8 mount list   9 error message (503) Besides
+ * not crashing: a failure's message never quotes the body (a reply can hold a value; the seeds
+ * carry the canary "lbxcanary" where a careless parser would copy it), a success has a value, and
+ * versions and lease ids are what the state file may record.
  */
 #include "fuzz.h"
 #include "fetch/vault_kv.h"

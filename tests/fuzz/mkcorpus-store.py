@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the seed corpus of fuzz_store.c: files sealed as broker/store.c seals them, under the
+"""Write the seed corpus of fuzz_store.c: files sealed as broker/fetch/store.c seals them, under the
 fuzz target's fixed key (bytes 0..31), through libsodium itself (ctypes), plus values for the
 round-trip mode. Run from the repository root; the output is committed."""
 import ctypes

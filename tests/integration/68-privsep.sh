@@ -1,5 +1,5 @@
 #!/bin/bash
-# 68-privsep.sh — the fetch runs in a child without privileges (broker/privsep.h): under
+# 68-privsep.sh — the fetch runs in a child without privileges (broker/fetch/privsep.h): under
 # strace -f of a real hook, the process that opens the store's key and sealed file has emptied
 # its bounding set and kept only CAP_SETUID and CAP_SETGID (to drop its uid next), set
 # no_new_privs, and is not the process that creates and attaches the tmpfs; the process that

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The keywhiz backend's replies, base64 and metadata (broker/keywhiz_parse.c), and how the
- * metadata becomes a file's name, mode and owner (broker/filemeta.c). */
+/* The keywhiz backend's replies, base64 and metadata (broker/fetch/keywhiz_parse.c), and how the
+ * metadata becomes a file's name, mode and owner (broker/place/filemeta.c). */
 #include <fcntl.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The secret fetcher's child (broker/privsep.h): what code running there can and cannot do.
+/* The secret fetcher's child (broker/fetch/privsep.h): what code running there can and cannot do.
  * Needs root (the uid change); skipped otherwise. */
 #include <fcntl.h>
 #include <sched.h>
