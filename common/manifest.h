@@ -9,6 +9,11 @@
 
 /* The on-tmpfs format (DESIGN §6): DIR/.lockbox.json, written last, and one file a secret. */
 #define MANIFEST_FILE ".lockbox.json"
+/* The consumption signal: an empty file that the container user may write and nothing else on
+ * the tmpfs is writable by it. The shim writes one byte once it has read and verified the set;
+ * the broker's watcher then removes every file through its mount fd and unmounts the tmpfs. A
+ * process that writes it earlier only makes the shim find nothing (it fails closed). */
+#define MANIFEST_CONSUMED_FILE ".lockbox.consumed"
 #define MANIFEST_VERSION 1
 #define MANIFEST_MAX_BYTES (256 * 1024)
 #define MANIFEST_MAX_SECRETS 256

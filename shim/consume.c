@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "consume.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <linux/magic.h>
 #include <poll.h>
@@ -117,7 +118,7 @@ int consume_probe(const char *dir, bool require_mount, int *ret_dirfd, const cha
 
 /* The reasons consume_open_file gives without an errno worth printing. */
 #define consume_log_file(r, why, fmt, ...)                                                         \
-        ((r) == -ELOOP || (r) == -EBADFD || (r) == -EXDEV                                          \
+        ((r) == -ELOOP || (r) == -EBADFD || (r) == -EXDEV || (r) == -EMLINK                        \
                  ? log_error(fmt ": %s", __VA_ARGS__, why)                                         \
                  : log_error_errno(r, fmt ": %s", __VA_ARGS__, why))
 
@@ -142,6 +143,12 @@ static int consume_open_file(int dirfd, const char *file, dev_t dev, struct stat
         if (ret_st->st_dev != dev) {
                 *ret_why = "not on the secrets filesystem";
                 return -EXDEV;
+        }
+        /* The broker makes one name for each file: another is a copy that would outlive the
+         * consumption (a hard link made by a process in the container). */
+        if (ret_st->st_nlink != 1) {
+                *ret_why = "has another hard link (refused)";
+                return -EMLINK;
         }
         return TAKE_FD(fd);
 }
@@ -218,6 +225,11 @@ static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struc
         if ((uint64_t)st.st_size != e->size)
                 return log_error("secret '%s' (%s/%s): %lld bytes, the manifest says %llu", e->name,
                                  dir, e->file, (long long)st.st_size, (unsigned long long)e->size);
+        if ((st.st_mode & 07777) != e->mode)
+                return log_error("secret '%s' (%s/%s): mode %04o, the manifest says %04o "
+                                 "(changed)",
+                                 e->name, dir, e->file, (unsigned)(st.st_mode & 07777),
+                                 (unsigned)e->mode);
         _cleanup_secret_ struct secret *v = NULL;
         int r = consume_read_exact(fd, (size_t)e->size, &v);
         if (r == -EFBIG)
@@ -246,6 +258,40 @@ static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struc
         return 0;
 }
 
+static bool consume_entry_expected(const struct manifest *m, const char *name) {
+        if (streq_ptr(name, ".") || streq_ptr(name, "..") || streq_ptr(name, MANIFEST_FILE) ||
+            streq_ptr(name, MANIFEST_CONSUMED_FILE))
+                return true;
+        for (size_t i = 0; i < m->n_entries; i++)
+                if (streq_ptr(name, m->entries[i].file))
+                        return true;
+        return false;
+}
+
+/* The directory holds the manifest's files, the manifest and the marker, and nothing else: a
+ * name of anyone else's (a hard link, a file to be read later through a held directory) is a
+ * sign that something ran in the container before us and is refused. The name is not printed:
+ * it is the container's choice of bytes. */
+static int consume_check_entries(int dirfd, const char *dir, const struct manifest *m) {
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        if (!d) {
+                int r = negative_errno();
+                safe_close(fd);
+                return log_error_errno(r, "%s: cannot list", dir);
+        }
+        size_t extra = 0;
+        struct dirent *de;
+        while ((de = readdir(d)))
+                extra += !consume_entry_expected(m, de->d_name);
+        closedir(d);
+        if (extra)
+                return log_error("%s: %zu entr%s not in the manifest (a hard link or a file put "
+                                 "there by a process in the container); refusing",
+                                 dir, extra, extra == 1 ? "y" : "ies");
+        return 0;
+}
+
 int consume_read(int dirfd, const char *dir, struct secret_set **ret) {
         _cleanup_secret_set_ struct secret_set *set = calloc(1, sizeof *set);
         if (!set)
@@ -268,22 +314,44 @@ int consume_read(int dirfd, const char *dir, struct secret_set **ret) {
                         return r;
                 set->n++;
         }
+        /* After the files: a name made while we read them is seen too. */
+        r = consume_check_entries(dirfd, dir, set->manifest);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(set);
         return 0;
 }
 
+/* Tell the watcher: one byte to the marker (O_NONBLOCK: a FIFO put in its place by the
+ * container's root must not hang PID 1; a marker that is not a regular file on the tmpfs is
+ * not written). Without a marker (an older broker) the manifest's deletion is the signal. */
+static void consume_signal(int dirfd, const char *dir, dev_t dev) {
+        struct stat st;
+        _cleanup_close_ int fd = openat(dirfd, MANIFEST_CONSUMED_FILE,
+                                        O_WRONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+        if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_dev != dev ||
+            write(fd, "1", 1) != 1)
+                log_debug("%s/%s: cannot signal the broker's watcher (%s); relying on the "
+                          "manifest's removal",
+                          dir, MANIFEST_CONSUMED_FILE, fd < 0 ? strerror(errno) : "not written");
+}
+
 int consume_remove(int dirfd, const char *dir, const struct secret_set *set) {
-        /* ENOENT is what we wanted anyway. The manifest goes last: its deletion is what the
-         * broker's watcher waits for before it unmounts, and it must not fire while a file
-         * is still there. */
-        for (size_t i = 0; i < set->n; i++) {
-                const char *file = set->manifest->entries[i].file;
-                if (unlinkat(dirfd, file, 0) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "secret '%s': cannot remove %s/%s",
-                                               set->items[i].name, dir, file);
+        struct stat st;
+        if (fstat(dirfd, &st) < 0)
+                return log_error_errno(errno, "%s: cannot stat", dir);
+        consume_signal(dirfd, dir, st.st_dev);
+        /* Only a shim that may write the directory (the container's root without a user
+         * namespace owns it) removes the files itself; for any other the watcher does, woken by
+         * the marker. Either way consume_unmount waits until they are gone. The manifest goes
+         * after the files: its deletion also wakes the watcher. */
+        for (size_t i = 0; i <= set->n; i++) {
+                const char *file = i < set->n ? set->manifest->entries[i].file : MANIFEST_FILE;
+                if (unlinkat(dirfd, file, 0) < 0 && errno != ENOENT && errno != EACCES &&
+                    errno != EPERM && errno != EROFS)
+                        return log_error_errno(errno, "cannot remove %s/%s", dir, file);
         }
-        if (unlinkat(dirfd, MANIFEST_FILE, 0) < 0 && errno != ENOENT)
-                return log_error_errno(errno, "cannot remove %s/%s", dir, MANIFEST_FILE);
+        (void)unlinkat(dirfd, MANIFEST_CONSUMED_FILE, 0);
         return 0;
 }
 
@@ -295,17 +363,37 @@ static bool consume_is_unmounted(const char *dir, dev_t dev) {
         return st.st_dev != dev;
 }
 
-int consume_unmount(const char *dir, dev_t dev, uint64_t timeout_ms, int mountinfo_fd) {
+/* Nothing left on the tmpfs, seen through our own fd of its root (which reaches it whether or
+ * not it is still mounted): what a process that holds its cwd there would find. */
+static bool consume_is_empty(int dirfd) {
+        int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        bool empty = true;
+        if (!d) {
+                safe_close(fd);
+                return false;
+        }
+        while (empty && (de = readdir(d)))
+                empty = streq_ptr(de->d_name, ".") || streq_ptr(de->d_name, "..");
+        closedir(d);
+        return empty;
+}
+
+int consume_unmount(const char *dir, int dirfd, dev_t dev, uint64_t timeout_ms, int mountinfo_fd) {
         /* MNT_DETACH: our own dir fd (or a process the image started early) must not make
          * this fail with EBUSY. Without CAP_SYS_ADMIN this is EPERM and the broker's watcher,
-         * woken by the manifest's deletion, unmounts from the host side. */
+         * woken by the marker, removes the files and unmounts from the host side. */
         int umount_err = 0;
         if (umount2(dir, MNT_DETACH | UMOUNT_NOFOLLOW) < 0)
                 umount_err = errno;
 
         uint64_t deadline = now_ms() + timeout_ms, pause = CONSUME_POLL_FIRST_MS;
+        bool unmounted, empty;
         for (;;) {
-                if (consume_is_unmounted(dir, dev))
+                unmounted = consume_is_unmounted(dir, dev);
+                empty = consume_is_empty(dirfd);
+                if (unmounted && empty)
                         return 0;
                 uint64_t now = now_ms();
                 if (now >= deadline)
@@ -313,6 +401,11 @@ int consume_unmount(const char *dir, dev_t dev, uint64_t timeout_ms, int mountin
                 consume_sleep(mountinfo_fd, pause < deadline - now ? pause : deadline - now);
                 pause = pause * 2 < CONSUME_POLL_MAX_MS ? pause * 2 : CONSUME_POLL_MAX_MS;
         }
+        if (unmounted)
+                return log_error("%s: the secrets tmpfs is unmounted but its files were not "
+                                 "removed after %g s (the broker's watcher did not remove "
+                                 "them); refusing to start the command",
+                                 dir, (double)timeout_ms / 1000.0);
         return log_error("%s: the secrets tmpfs is still mounted after %g s (umount: %s; the "
                          "broker's watcher did not unmount it either); refusing to start the "
                          "command",
@@ -378,9 +471,9 @@ int consume_secrets(const struct consume_params *p, struct secret_set **ret) {
         r = consume_remove(dirfd, p->dir, set);
         if (r < 0)
                 return r;
-        /* Our fd would keep the detached tmpfs (and nothing else) alive: let it go. */
-        dirfd = safe_close(dirfd);
-        r = consume_unmount(p->dir, set->dev, p->unmount_timeout_ms, mountinfo_fd);
+        /* With the lock still held: a rotation in place waits until this generation is gone
+         * instead of writing into a set that is being removed. */
+        r = consume_unmount(p->dir, dirfd, set->dev, p->unmount_timeout_ms, mountinfo_fd);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(set);

@@ -45,8 +45,9 @@ struct consume_params {
         uint64_t unmount_timeout_ms;
 };
 
-/* Find the secrets (waiting with --wait), read and verify every file, remove them and the
- * manifest (last), and make sure the tmpfs is unmounted. 0 and *ret set: the secrets; 0 and
+/* Find the secrets (waiting with --wait), read and verify every file (the manifest's files, one
+ * link each, and no other name on the tmpfs), signal the watcher, and make sure the files are
+ * gone and the tmpfs is unmounted. 0 and *ret set: the secrets; 0 and
  * *ret NULL: none are mounted and --optional allows that. Negative: failed, after logging
  * exactly one line. */
 int consume_secrets(const struct consume_params *p, struct secret_set **ret);
@@ -56,6 +57,10 @@ int consume_secrets(const struct consume_params *p, struct secret_set **ret);
  * after logging. */
 int consume_probe(const char *dir, bool require_mount, int *ret_dirfd, const char **ret_why);
 int consume_read(int dirfd, const char *dir, struct secret_set **ret);
+/* Signal the watcher (MANIFEST_CONSUMED_FILE), then remove the files and the manifest where
+ * this process may (EACCES and EPERM are not errors: the watcher removes them). */
 int consume_remove(int dirfd, const char *dir, const struct secret_set *set);
-/* mountinfo_fd: an open /proc/self/mountinfo to wake up on mount changes, or -1. */
-int consume_unmount(const char *dir, dev_t dev, uint64_t timeout_ms, int mountinfo_fd);
+/* Unmount dir (or let the watcher) and wait until it is unmounted and the tmpfs, seen through
+ * dirfd, holds no file any more. mountinfo_fd: an open /proc/self/mountinfo to wake up on
+ * mount changes, or -1. */
+int consume_unmount(const char *dir, int dirfd, dev_t dev, uint64_t timeout_ms, int mountinfo_fd);

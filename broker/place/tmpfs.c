@@ -23,17 +23,29 @@ static int fsconfig_string(int fs_fd, const char *key, const char *value) {
         return 0;
 }
 
+/*
+ * The root directory and the manifest belong to host root, group the container user's group,
+ * and nobody else may write them: a process in the container that runs before the shim (runc
+ * exec, a createContainer hook) can then neither replace a file nor the manifest nor add a
+ * name (a hard link, a file of its own), and the manifest's hashes are the broker's. Under a
+ * user namespace host root is unmapped, so even the container's root cannot override that.
+ * The group reads and searches the directory (the shim lists it); others search it only when a
+ * file grants them read. The secret files keep the requested owner and mode.
+ */
 static mode_t dir_mode_for(const struct tmpfs_file *files, size_t n) {
-        /* The owner needs rwx to unlink; group and others get search permission only when a
-         * file grants them read, so that a group-readable secret is reachable by its group. */
-        mode_t m = 0700;
-        for (size_t i = 0; i < n; i++) {
-                if (files[i].mode & 0040)
-                        m |= 0050;
+        mode_t m = 0750;
+        for (size_t i = 0; i < n; i++)
                 if (files[i].mode & 0004)
                         m |= 0005;
-        }
         return m;
+}
+
+#define TMPFS_MANIFEST_MODE 0440
+#define TMPFS_CONSUMED_MODE 0220
+
+static struct tmpfs_spec manifest_owner(const struct tmpfs_spec *spec) {
+        return (struct tmpfs_spec){.size_max = spec->size_max, .host_uid = 0,
+                                   .host_gid = spec->host_gid};
 }
 
 int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, size_t n_files,
@@ -45,6 +57,10 @@ int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, 
         if (fs_fd < 0)
                 return errno == ENOSYS ? -ENOSYS : negative_errno();
 
+        /* Named, so that an operator (and a test) tells lockbox's mounts from every other tmpfs
+         * in mountinfo whatever options the kernel shows. */
+        if ((r = fsconfig_string(fs_fd, "source", "lockbox")) < 0)
+                return r;
         snprintf(buf, sizeof buf, "%" PRIu64, spec->size_max);
         if ((r = fsconfig_string(fs_fd, "size", buf)) < 0)
                 return r;
@@ -56,8 +72,7 @@ int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, 
         snprintf(buf, sizeof buf, "%04o", (unsigned)dir_mode_for(files, n_files));
         if ((r = fsconfig_string(fs_fd, "mode", buf)) < 0)
                 return r;
-        snprintf(buf, sizeof buf, "%" PRIu32, spec->host_uid);
-        if ((r = fsconfig_string(fs_fd, "uid", buf)) < 0)
+        if ((r = fsconfig_string(fs_fd, "uid", "0")) < 0)
                 return r;
         snprintf(buf, sizeof buf, "%" PRIu32, spec->host_gid);
         if ((r = fsconfig_string(fs_fd, "gid", buf)) < 0)
@@ -143,7 +158,13 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
         r = manifest_format(&m, &text);
         if (r < 0)
                 return r;
-        r = write_one(dir_fd, MANIFEST_FILE, text, strlen(text), 0400, spec);
+        /* The consumption marker before the manifest: once the manifest is there, the set is
+         * complete for the shim. */
+        r = write_one(dir_fd, MANIFEST_CONSUMED_FILE, "", 0, TMPFS_CONSUMED_MODE, spec);
+        struct tmpfs_spec owner = manifest_owner(spec);
+        if (r >= 0)
+                r = write_one(dir_fd, MANIFEST_FILE, text, strlen(text), TMPFS_MANIFEST_MODE,
+                              &owner);
         if (r == -ENOSPC)
                 return r;
         if (r < 0)
@@ -151,8 +172,8 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
         return 0;
 }
 
-/* ".lockbox-new.<random>": a name the container cannot guess ahead and squat on (it owns the
- * directory), and one that no manifest can name (manifest files never start with '.'). */
+/* ".lockbox-new.<random>": a name the container cannot guess ahead and squat on (its root
+ * owns the directory when it runs without a user namespace), and one that no manifest can name (manifest files never start with '.'). */
 static void temp_name(char buf[TMPFS_TEMP_NAME_MAX]) {
         uint8_t r[8];
         char hex[2 * sizeof r + 1];
@@ -169,7 +190,8 @@ static void unlink_temps(int dir_fd, char (*temps)[TMPFS_TEMP_NAME_MAX], size_t 
 
 /* rename(2) over a directory fails, and would fail after earlier files were renamed: a set
  * that no longer matches its manifest. Refused before anything is written instead (the
- * container owns the directory and can still race this, against its own view only). */
+ * container's root, without a user namespace, owns the directory and can still race this,
+ * against its own view only). */
 static int replace_check_targets(int dir_fd, const struct tmpfs_file *files, size_t n) {
         for (size_t i = 0; i <= n; i++) {
                 struct stat st;
@@ -225,7 +247,8 @@ int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manife
         if (r < 0)
                 return r;
         temp_name(manifest_tmp);
-        r = write_one(dir_fd, manifest_tmp, text, strlen(text), 0400, spec);
+        struct tmpfs_spec owner = manifest_owner(spec);
+        r = write_one(dir_fd, manifest_tmp, text, strlen(text), TMPFS_MANIFEST_MODE, &owner);
         if (r >= 0 && fstatat(dir_fd, manifest_tmp, &st, AT_SYMLINK_NOFOLLOW) < 0)
                 r = negative_errno();
         if (r < 0) {

@@ -25,16 +25,20 @@ static inline const char *tmpfs_file_name(const struct tmpfs_file *f) {
 
 struct tmpfs_spec {
         uint64_t size_max; /* bytes */
-        uint32_t host_uid, host_gid; /* owner of the root directory and the files */
+        /* Owner of the files and the consumption marker; host_gid is also the group of the
+         * root directory and the manifest, which belong to host root (see tmpfs.c). */
+        uint32_t host_uid, host_gid;
 };
 
 /* A detached tmpfs (fsopen/fsconfig/fsmount): size-limited, nosuid,nodev,noexec, noswap where
- * the kernel has it, root directory owned by the spec's ids. Returns the mount fd. */
+ * the kernel has it, its source named "lockbox" (how mountinfo tells it from other tmpfs
+ * mounts), root directory root's with the spec's group (0750). Returns the mount fd. */
 int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, size_t n_files,
                  int *ret_mount_fd);
 
 /* Write each file (O_EXCL, mode 0, then fchown/fchmod so it is never visible with a wider
- * mode) and then the manifest, last, into the mount behind mount_fd. */
+ * mode), the consumption marker (MANIFEST_CONSUMED_FILE, the spec's owner, 0220) and then the
+ * manifest (root and the spec's group, 0440), last, into the mount behind mount_fd. */
 int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *container_id,
                 uint64_t generation, const struct tmpfs_file *files, size_t n_files);
 

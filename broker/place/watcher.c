@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "watcher.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/magic.h>
@@ -77,18 +78,43 @@ static void watcher_remove_socket(struct watcher *w) {
                 (void)unlinkat(w->watch_dir_fd, w->sock_name, 0);
 }
 
-static bool manifest_deleted(int ifd) {
+/* The shim's signal (a write to the consumption marker), or the manifest deleted (a shim that
+ * may remove files, or an older one), or the tmpfs gone. */
+static bool consumption_signalled(int ifd) {
         char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
         ssize_t n = read(ifd, buf, sizeof buf);
         for (char *p = buf; n > 0 && p < buf + n;) {
                 struct inotify_event *ev = (struct inotify_event *)p;
                 if ((ev->mask & IN_DELETE) && ev->len && streq_ptr(ev->name, MANIFEST_FILE))
                         return true;
+                if ((ev->mask & (IN_CLOSE_WRITE | IN_MODIFY)) && ev->len &&
+                    streq_ptr(ev->name, MANIFEST_CONSUMED_FILE))
+                        return true;
                 if (ev->mask & (IN_DELETE_SELF | IN_UNMOUNT | IN_IGNORED))
                         return true;
                 p += sizeof *ev + ev->len;
         }
         return false;
+}
+
+/* Every name on the tmpfs removed through our mount fd, before it is unmounted: a process in
+ * the container that kept its cwd or a directory fd there (or a hard link there, if one could
+ * be made) finds nothing once the mount is gone. Only the broker makes directories there (or
+ * the container's root without a user namespace, which owns the directory): those are removed
+ * when empty, and the detach takes the rest out of every view. */
+static void watcher_empty_tmpfs(int mount_fd) {
+        int fd = openat(mount_fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+        struct dirent *de;
+        if (!d) {
+                safe_close(fd);
+                return;
+        }
+        while ((de = readdir(d)))
+                if (!streq_ptr(de->d_name, ".") && !streq_ptr(de->d_name, "..") &&
+                    unlinkat(dirfd(d), de->d_name, 0) < 0 && errno == EISDIR)
+                        (void)unlinkat(dirfd(d), de->d_name, AT_REMOVEDIR);
+        closedir(d);
 }
 
 /* One connection: only root may have the mount fd (the socket's directory is root's and 0700
@@ -138,13 +164,14 @@ static _noreturn_ void watcher_loop(struct watcher *w) {
                 }
                 if (p[2].revents)
                         watcher_serve(w);
-                if (p[0].revents && manifest_deleted(w->ifd))
+                if (p[0].revents && consumption_signalled(w->ifd))
                         break;
         }
         /* The socket goes first: a pending `rotate` gets an error at once instead of waiting
          * for us, and a rotation that mounts a fresh tmpfs may start a successor under the
          * same name as soon as the record says consumed. */
         watcher_remove_socket(w);
+        watcher_empty_tmpfs(w->mount_fd);
         int r = tmpfs_detach(w->mount_fd, w->pidfd);
         if (r >= 0 || r == -EINVAL)
                 watcher_mark_consumed(w->state_dir, w->id);
@@ -158,7 +185,9 @@ static int watcher_setup(int mount_fd, int *ret_ifd) {
         if (ifd < 0)
                 return negative_errno();
         snprintf(path, sizeof path, "/proc/self/fd/%d", mount_fd);
-        if (inotify_add_watch(ifd, path, IN_DELETE | IN_DELETE_SELF | IN_ONLYDIR) < 0) {
+        if (inotify_add_watch(ifd, path,
+                              IN_DELETE | IN_DELETE_SELF | IN_CLOSE_WRITE | IN_MODIFY |
+                                      IN_ONLYDIR) < 0) {
                 int r = negative_errno();
                 close(ifd);
                 return r;

@@ -11,9 +11,12 @@
 /*
  * The watcher: a detached process (setsid, double fork, stdio on /dev/null, no other fd but
  * the ones it needs — runtimes wait for the hook's stdout/stderr pipes to close) that holds the
- * tmpfs' mount fd and a pidfd of the container's init. The shim usually lacks CAP_SYS_ADMIN, so
- * when it deletes the manifest (the last thing it removes) the watcher unmounts the tmpfs from
- * the host side. It exits then, when the container's init exits, or on SIGTERM (poststop).
+ * tmpfs' mount fd and a pidfd of the container's init. The container user cannot remove
+ * anything from the tmpfs (its root directory is host root's), so the shim signals that it has
+ * read and verified the set by writing to MANIFEST_CONSUMED_FILE; the watcher (or a deleted
+ * manifest: a shim that may remove files) then removes every file through the mount fd and
+ * unmounts the tmpfs from the host side. It exits then, when the container's init exits, or on
+ * SIGTERM (poststop).
  *
  * watcher_spawn returns once the watcher's inotify watch is in place, so it must be called
  * before the tmpfs is attached: no deletion can be missed.

@@ -1,7 +1,8 @@
 #!/bin/bash
 # 14-mode-owner.sh — the files on the tmpfs have the requested mode and owner
-# (io.lockbox.mode.NAME, io.lockbox.uid/gid), default 0400 and process.user (DESIGN §4, §6),
-# and the directory belongs to that user so that the shim can unlink. The application runs
+# (io.lockbox.mode.NAME, io.lockbox.uid/gid), default 0400 and process.user (DESIGN §4, §6);
+# the directory and the manifest belong to root with that user's group, so that nothing in the
+# container but its root (without a user namespace) can replace or add a file there. The application runs
 # without the shim here, so the tmpfs is still there for it to look at. runc's default
 # capabilities hold no CAP_DAC_OVERRIDE: the modes are enforced on the container's root too.
 . "$(dirname "$0")/lib.sh"
@@ -10,7 +11,8 @@ S=$(new_secret)
 put_secret db "$S"
 put_secret other "$S-other"
 
-ops=(stat:/run/secrets stat:/run/secrets/db stat:/run/secrets/other cat:/run/secrets/db
+ops=(stat:/run/secrets stat:/run/secrets/db stat:/run/secrets/other stat:/run/secrets/.lockbox.json
+    cat:/run/secrets/db
     cat:/run/secrets/other mounted:/run/secrets)
 
 # Files for 1000:1000; the process runs as 1001 in group 1000: the group bit decides.
@@ -26,8 +28,10 @@ assert_eq "db: owner 1000:1000, mode 0440 as requested" 1000:1000:0440 \
     "$(out_value c1 stat./run/secrets/db)"
 assert_eq "other: owner 1000:1000, default mode 0400" 1000:1000:0400 \
     "$(out_value c1 stat./run/secrets/other)"
-assert_match "the directory belongs to 1000:1000" "$(out_value c1 stat./run/secrets)" \
-    "^1000:1000:"
+assert_eq "the directory belongs to root, group 1000, mode 0750" 0:1000:0750 \
+    "$(out_value c1 stat./run/secrets)"
+assert_eq "the manifest belongs to root, group 1000, mode 0440" 0:1000:0440 \
+    "$(out_value c1 stat./run/secrets/.lockbox.json)"
 assert_eq "0440: a member of the group reads db" "$S" "$(out_value c1 file./run/secrets/db)"
 assert_eq "0400: a member of the group cannot read other" "<error: Permission denied>" \
     "$(out_value c1 file./run/secrets/other)"

@@ -1,8 +1,10 @@
 #!/bin/bash
 # 16-userns.sh — a user-namespaced container (ids 0-65535 mapped to 100000-165535 on the host):
-# the tmpfs and its files belong to the mapped host ids (DESIGN §2.4, §6), so that inside the
-# container they show the requested owner (an unmapped owner would show as 65534) and the
-# container user can read and unlink them; the shim then hands the secret over as usual.
+# the files belong to the mapped host ids (DESIGN §2.4, §6), so that inside the container they
+# show the requested owner (an unmapped owner would show as 65534) and the container user can
+# read them; the directory belongs to host root (unmapped: 65534 inside, so that not even the
+# container's root may write it) with the mapped group, which lists it. The shim then hands the
+# secret over as usual.
 . "$(dirname "$0")/lib.sh"
 
 S=$(new_secret)
@@ -26,8 +28,8 @@ done
 assert_eq "inside: the process is 1000:1000" 1000:1000 "$(out_value c1 id)"
 assert_eq "inside: the file belongs to 1000:1000, mode 0400" 1000:1000:0400 \
     "$(out_value c1 stat./run/secrets/db)"
-assert_match "inside: the directory belongs to 1000:1000" "$(out_value c1 stat./run/secrets)" \
-    "^1000:1000:"
+assert_eq "inside: the directory belongs to unmapped root, group 1000, 0750" 65534:1000:0750 \
+    "$(out_value c1 stat./run/secrets)"
 assert_eq "inside: the container user reads it" "$S" "$(out_value c1 file./run/secrets/db)"
 assert_eq "host: the file belongs to the mapped ids" "$((HOSTID + 1000)):$((HOSTID + 1000))" \
     "$(stat -c %u:%g "/proc/$pid/root/run/secrets/db" 2>&1)"

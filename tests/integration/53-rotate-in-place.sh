@@ -120,7 +120,7 @@ assert_eq "the files hold the last generation" "$(value db $((ROUNDS + 1)))" "$(
 assert_eq "the manifest says so" $((ROUNDS + 1)) \
     "$("$PY" -c 'import json, sys; print(json.load(open(sys.argv[1]))["generation"])' "$dir/.lockbox.json")"
 # shellcheck disable=SC2012 # the tmpfs holds lockbox's names only; ls -A sorts them
-assert_eq "no temporary file is left on the tmpfs" ".lockbox.json api db" "$(ls -A "$dir" | tr '\n' ' ' | sed 's/ $//')"
+assert_eq "no temporary file is left on the tmpfs" ".lockbox.consumed .lockbox.json api db" "$(ls -A "$dir" | tr '\n' ' ' | sed 's/ $//')"
 assert_eq "the record is not consumed" false "$(record c1 consumed)"
 assert_true "its watcher still runs" test -n "$(our_watchers)"
 

@@ -118,7 +118,7 @@ rm -f "$dir/junk"
 rotate_rc k1
 assert_eq "cleaned up: rotate exits 0" 0 "$RC"
 assert_true "cleaned up: the set matches its manifest" consistent "$dir"
-assert_eq "cleaned up: the files are the manifest's and nothing else" ".lockbox.json api db" \
+assert_eq "cleaned up: the files are the manifest's and nothing else" ".lockbox.consumed .lockbox.json api db" \
     "$(entries "$dir")"
 
 # With the shim, after it consumed: a symlink in place of the target directory.

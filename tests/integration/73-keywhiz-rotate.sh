@@ -156,7 +156,7 @@ assert_eq "files-old: an older record rotates with its recorded mode and owner" 
 assert_eq "files-old: with the new value" "$M2" \
     "$(cat "/proc/$(container_field files-old pid)/root/run/secrets/meta.pw")"
 # shellcheck disable=SC2012 # the tmpfs holds lockbox's names only; ls -A sorts them
-assert_eq "files: no file under the secret's name, nothing temporary" ".lockbox.json meta.pw plain" \
+assert_eq "files: no file under the secret's name, nothing temporary" ".lockbox.consumed .lockbox.json meta.pw plain" \
     "$(ls -A "/proc/$(container_field files pid)/root/run/secrets" | tr '\n' ' ' | sed 's/ $//')"
 
 for id in shim shim-mode shim-owner files files-override files-old; do
