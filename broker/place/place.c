@@ -131,6 +131,14 @@ static const char *attach_reason(int r) {
                 return "is on procfs, sysfs or cgroupfs (refused)";
         case -EINVAL:
                 return "is not a clean absolute path";
+        case -EREMOTE:
+                return "is on a shared mount (propagation shared): a tmpfs there would appear in "
+                       "other mount namespaces, the host's among them (refused); choose "
+                       "io.lockbox.dir on a private or slave mount, such as the default "
+                       "/run/secrets, or mount the volume rslave or rprivate";
+        case -EOPNOTSUPP:
+                return "its mount's propagation cannot be checked on this kernel (STATX_MNT_ID, "
+                       "Linux 5.8+, is needed; refused)";
         default:
                 return NULL;
         }

@@ -16,6 +16,7 @@
 #include "fdutil.h"
 #include "json.h"
 #include "log.h"
+#include "propagation.h"
 
 static int fsconfig_string(int fs_fd, const char *key, const char *value) {
         if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, value, 0) < 0)
@@ -319,6 +320,11 @@ static int attach_in_ns(void *p) {
         struct statfs sfs;
         int r;
 
+        /* Our own /proc entry, while /proc is still the host's: the namespace's may not show
+         * us (propagation.h). */
+        _cleanup_close_ int self_fd = open("/proc/thread-self", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (self_fd < 0)
+                return negative_errno();
         if (setns(a->pidfd, CLONE_NEWNS) < 0)
                 return negative_errno();
         _cleanup_close_ int root_fd = open(a->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
@@ -335,6 +341,10 @@ static int attach_in_ns(void *p) {
         if (sfs.f_type == PROC_SUPER_MAGIC || sfs.f_type == SYSFS_MAGIC ||
             sfs.f_type == CGROUP_SUPER_MAGIC || sfs.f_type == CGROUP2_SUPER_MAGIC)
                 return -EPERM;
+        /* A shared mount would copy the tmpfs to its peers, the host's among them. */
+        r = propagation_target_shared(self_fd, target_fd);
+        if (r != 0)
+                return r > 0 ? -EREMOTE : r;
         if (move_mount(a->mount_fd, "", target_fd, "",
                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return negative_errno();

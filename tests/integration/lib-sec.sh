@@ -9,7 +9,7 @@
 # A fake container (a process in a mount namespace of its own, its rootfs not pivoted yet:
 # exactly what runc shows a createRuntime hook) lets a test run the real hook on hundreds of
 # hostile images in seconds; lockbox's own tmpfs mounts are found in any namespace by their
-# signature (source "none", noswap).
+# source, "lockbox" (tmpfs.c names it so), whatever options the kernel has (noswap is 6.4+).
 
 ADV=$LOCKBOX_BUILD/lbx-adversary
 [ -x "$ADV" ] || die "$ADV is missing (make)"
@@ -82,10 +82,12 @@ hook_run() {
 }
 
 # lockbox_mounts [PID]: mount points of lockbox's tmpfs mounts in PID's mount namespace (self:
-# ours).
+# ours): filesystem type tmpfs, source "lockbox" (the fields after the " - " separator).
 lockbox_mounts() {
-    awk '$0 ~ / - tmpfs none / && /noswap/ {print $5}' "/proc/${1:-self}/mountinfo" 2>/dev/null ||
-        true
+    awk '{
+        for (i = 7; $i != "-"; i++) ;
+        if ($(i + 1) == "tmpfs" && $(i + 2) == "lockbox") print $5
+    }' "/proc/${1:-self}/mountinfo" 2>/dev/null || true
 }
 
 # one_line FILE: exactly one line, from the broker (a clear error, no crash, no stack).
