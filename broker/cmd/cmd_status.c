@@ -76,6 +76,7 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
         if (status != EXIT_DONE)
                 return status;
         const char *id = optind < argc ? argv[optind] : NULL;
+        place_sweep(cfg);
         if (id) {
                 json_t *one;
                 r = state_load(cfg->state_dir, id, &one);

@@ -248,11 +248,17 @@ static int place_mount(const struct broker_config *cfg, const struct placement *
         return place_fresh_tmpfs(cfg, &t, state, NULL);
 }
 
+void place_sweep(const struct broker_config *cfg) {
+        state_sweep_temps(cfg->state_dir);
+        watcher_sweep_sockets(cfg->state_dir);
+}
+
 int place_request(const struct broker_config *cfg, const struct placement *p,
                   const struct request *req) {
         const struct role *role = NULL;
         _cleanup_json_ json_t *existing = NULL;
 
+        place_sweep(cfg);
         int status = check_policy(cfg, p, req, &role);
         if (status != EXIT_DONE)
                 return status;
@@ -312,6 +318,7 @@ static int place_forget_locked(const struct broker_config *cfg, const char *cont
 
 int place_forget(const struct broker_config *cfg, const char *container_id, const char *event) {
         int lock = -1;
+        place_sweep(cfg);
         /* The lock waits for a rotation under way, so that nothing it started (a tmpfs, a
          * watcher, a record) outlives the container. */
         int r = state_lock(cfg->state_dir, container_id, &lock);

@@ -50,5 +50,9 @@ json_t *place_secret_entry(const struct secret_request *sr, const struct fetched
 /* UTC now plus offset_s, as 2026-01-31T12:00:00Z. */
 void place_time_now(char buf[PLACE_TIME_MAX], long offset_s);
 
+/* What a broker killed mid-write left in the state directory: stale temporary files and watcher
+ * sockets (state_sweep_temps, watcher_sweep_sockets). Every hook, revoke and status calls it. */
+void place_sweep(const struct broker_config *cfg);
+
 /* Revoke what a container holds and forget it (poststop, revoke). Returns an exit status. */
 int place_forget(const struct broker_config *cfg, const char *container_id, const char *event);

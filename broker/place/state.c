@@ -3,9 +3,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "fdutil.h"
 #include "log.h"
@@ -249,4 +252,66 @@ int proc_start_time(pid_t pid, unsigned long long *ret) {
         if (!p || sscanf(p, " %llu", ret) != 1)
                 return -EINVAL;
         return 0;
+}
+
+bool state_is_stale(const struct stat *st, bool owner_alive) {
+        time_t age = time(NULL) - st->st_mtime;
+        return age > STATE_STALE_MAX_S || (!owner_alive && age > STATE_STALE_AFTER_S);
+}
+
+/* ".#NAME.PID" or ".#digest.key.PID.RAND": the writer's pid, or 0 when the name is not one of
+ * ours. The digest key's form is told by its prefix: its random part may be all digits. */
+static pid_t temp_owner(const char *name) {
+        static const char digest_prefix[] = ".#digest.key.";
+        const char *p;
+        if (strncmp(name, ".#", 2) != 0)
+                return 0;
+        if (strncmp(name, digest_prefix, sizeof digest_prefix - 1) == 0)
+                p = name + sizeof digest_prefix - 1;
+        else if (!(p = strrchr(name, '.')) || p == name + 1)
+                return 0;
+        else
+                p++;
+        char *end;
+        long pid = strtol(p, &end, 10);
+        if (end == p || pid <= 0 || pid > INT32_MAX || (*end && *end != '.'))
+                return 0;
+        return (pid_t)pid;
+}
+
+static void sweep_dir(int dir_fd) {
+        DIR *d = fdopendir(dir_fd);
+        struct dirent *de;
+        if (!d) {
+                safe_close(dir_fd);
+                return;
+        }
+        while ((de = readdir(d))) {
+                struct stat st;
+                pid_t owner = temp_owner(de->d_name);
+                if (owner <= 0 || fstatat(dirfd(d), de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISREG(st.st_mode))
+                        continue;
+                bool alive = kill(owner, 0) == 0 || errno != ESRCH;
+                if (state_is_stale(&st, alive) && unlinkat(dirfd(d), de->d_name, 0) == 0)
+                        log_debug("state: removed %s, left by process %d", de->d_name,
+                                  (int)owner);
+        }
+        closedir(d);
+}
+
+void state_sweep_temps(const char *state_dir) {
+        static const char *const subs[] = {".", "containers", "tokens"};
+        _cleanup_close_ int top = -1;
+        struct stat st;
+        /* Nothing is created: a state directory that is not there has nothing to sweep. */
+        if (lstat(state_dir, &st) < 0 || !S_ISDIR(st.st_mode) ||
+            state_private_dir(state_dir, NULL, &top) < 0)
+                return;
+        /* tokens/ belongs to the fetcher's uid, inside our private directory. */
+        for (size_t i = 0; i < ARRAY_SIZE(subs); i++) {
+                int fd = openat(top, subs[i], O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (fd >= 0)
+                        sweep_dir(fd);
+        }
 }

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "json.h"
@@ -57,6 +58,21 @@ int state_load(const char *state_dir, const char *id, json_t **ret);
 int state_remove(const char *state_dir, const char *id);
 /* Every container's state, sorted by id; unreadable files are skipped with a warning. */
 int state_load_all(const char *state_dir, json_t **ret_array);
+
+/*
+ * Leftovers of a broker (or fetcher) killed while it wrote: the temporary files of
+ * write_file_atomic_at (".#NAME.PID", and the digest key's ".#digest.key.PID.RAND") in the
+ * state directory, containers/ and tokens/ hold names, references, bundle paths, digests or
+ * tokens. One is removed once it is older than STATE_STALE_AFTER_S and its writer's pid is gone,
+ * or once it is older than STATE_STALE_MAX_S whatever the pid (reused by then). Called by every
+ * hook, revoke and status; never fails (what cannot be removed now is left for the next run).
+ */
+#define STATE_STALE_AFTER_S 60
+#define STATE_STALE_MAX_S 3600
+void state_sweep_temps(const char *state_dir);
+/* Is a file with this mtime stale for a writer that is alive_or_unknown? (For the watcher's
+ * sockets as well.) */
+bool state_is_stale(const struct stat *st, bool owner_alive);
 
 /* Start time of a process in clock ticks (field 22 of /proc/PID/stat), to tell a pid from a
  * reused one. */

@@ -410,3 +410,48 @@ void watcher_forget_socket(const char *state_dir, const char *container_id) {
         watcher_socket_name(container_id, name);
         (void)unlinkat(dir_fd, name, 0);
 }
+
+/* The socket name of every record whose watcher is alive: those sockets are in use. */
+static bool socket_in_use(const char *state_dir, const char *sock_name) {
+        _cleanup_json_ json_t *all = NULL;
+        size_t i;
+        json_t *rec;
+        if (state_load_all(state_dir, &all) < 0)
+                return true; /* cannot tell: keep it */
+        json_array_foreach(all, i, rec) {
+                char name[WATCHER_SOCK_NAME_MAX];
+                watcher_socket_name(json_get_string(rec, "id"), name);
+                if (streq_ptr(name, sock_name) &&
+                    watcher_is_alive(
+                            (pid_t)json_integer_value(json_object_get(rec, "watcher_pid")),
+                            (unsigned long long)json_integer_value(
+                                    json_object_get(rec, "watcher_start"))))
+                        return true;
+        }
+        return false;
+}
+
+void watcher_sweep_sockets(const char *state_dir) {
+        struct stat st;
+        _cleanup_free_ char *path = NULL;
+        if (asprintf(&path, "%s/watch", state_dir) < 0 || lstat(path, &st) < 0 ||
+            !S_ISDIR(st.st_mode))
+                return;
+        _cleanup_close_ int dir_fd = -1;
+        if (state_private_dir(state_dir, "watch", &dir_fd) < 0)
+                return;
+        DIR *d = fdopendir(fcntl(dir_fd, F_DUPFD_CLOEXEC, 3));
+        struct dirent *de;
+        if (!d)
+                return;
+        /* Only sockets old enough not to be a watcher's that has bound but whose record is not
+         * written yet (placement records it right after): then, whether a record names a live
+         * watcher for it. */
+        while ((de = readdir(d)))
+                if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
+                    S_ISSOCK(st.st_mode) && state_is_stale(&st, false) &&
+                    !socket_in_use(state_dir, de->d_name) &&
+                    unlinkat(dir_fd, de->d_name, 0) == 0)
+                        log_debug("watch: removed %s, whose watcher is gone", de->d_name);
+        closedir(d);
+}

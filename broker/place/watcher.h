@@ -46,5 +46,9 @@ int watcher_take_mount(const char *state_dir, const char *container_id, pid_t wa
 /* Remove the container's socket (revoke, poststop: the watcher may have been killed). */
 void watcher_forget_socket(const char *state_dir, const char *container_id);
 
+/* Remove the sockets of watchers that were killed (their record gone, or naming a watcher that
+ * is not running) once older than STATE_STALE_AFTER_S (state.h). Never fails. */
+void watcher_sweep_sockets(const char *state_dir);
+
 /* The socket's file name for a container. */
 void watcher_socket_name(const char *container_id, char name[WATCHER_SOCK_NAME_MAX]);
