@@ -24,6 +24,18 @@ static int audit_open(const char *path) {
         return fd < 0 ? negative_errno() : fd;
 }
 
+/* The secrets as the audit log may show them: a copy without the keyed "digest" of each value,
+ * which the state keeps for rotation. A digest is derived from the value: a reader of the log
+ * would learn when two containers got the same value, or when one changed. */
+static json_t *audit_public_secrets(const json_t *secrets) {
+        json_t *copy = json_deep_copy(secrets), *e;
+        size_t i;
+        json_array_foreach(copy, i, e) {
+                json_object_del(e, "digest");
+        }
+        return copy;
+}
+
 int audit_write(const char *path, const char *event, const char *container, const char *role,
                 const json_t *secrets, const char *result, const char *reason) {
         char when[64];
@@ -38,10 +50,13 @@ int audit_write(const char *path, const char *event, const char *container, cons
         snprintf(when, sizeof when, "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900,
                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
 
+        json_t *pub = secrets ? audit_public_secrets(secrets) : NULL;
+        if (secrets && !pub)
+                return -ENOMEM;
         _cleanup_json_ json_t *o =
-                json_pack("{s:s, s:s, s:s?, s:s?, s:O?, s:s, s:s?}", "time", when, "event", event,
-                          "container", container, "role", role, "secrets", (json_t *)secrets,
-                          "result", result, "reason", reason);
+                json_pack("{s:s, s:s, s:s?, s:s?, s:o?, s:s, s:s?}", "time", when, "event", event,
+                          "container", container, "role", role, "secrets", pub, "result", result,
+                          "reason", reason);
         if (!o)
                 return -ENOMEM;
         int r = json_dump_compact(o, &line);

@@ -33,6 +33,7 @@ assert_eq "{secret:cert} reads cert" "$CERT" "$(out_value c1 file./proc/self/fd/
 assert_true "the broker logged at -v -v" test -s "$T/broker.err"
 assert_contains "its log names the container" "$(cat "$T/broker.err")" c1
 assert_true "the container's state is recorded while it runs" test -s "$STATE/containers/c1.json"
+cp "$STATE/containers/c1.json" "$T/state-c1.json"
 assert_true "the application is alive" test "$(container_field c1 status)" = running
 status=$(broker status 2>&1)
 assert_contains "status lists the secret" "$status" cert
@@ -51,6 +52,12 @@ assert_clean c1
 audit=$(cat "$AUDIT")
 assert_contains "the audit log has the inject" "$audit" '"inject"'
 assert_contains "with the refs" "$audit" store:cert
+assert_contains "and the revoke" "$audit" '"event":"revoke"'
+# The state keeps a keyed digest of each value for rotation; derived from the value, it would
+# tell a reader of the log when two containers got the same value or when one changed.
+assert_true "the state had digests (the check below is not vacuous)" \
+    grep -q '"digest"' "$T/state-c1.json"
+assert_not_contains "no value-derived digest in the audit log" "$audit" '"digest"'
 assert_true "the rootfs's /run/secrets is an empty directory" \
     test -d "$(bundle_of c1)/rootfs/run/secrets" -a -z "$(ls -A "$(bundle_of c1)/rootfs/run/secrets")"
 for name in DB KEY CERT; do
