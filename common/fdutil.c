@@ -161,6 +161,42 @@ int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t s
         return 0;
 }
 
+const char *path_parent_problem(const struct stat *st, uid_t owner) {
+        if (st->st_uid != 0 && st->st_uid != owner)
+                return "not owned by root";
+        if ((st->st_mode & (S_IWGRP | S_IWOTH)) && !(st->st_mode & S_ISVTX))
+                return "writable by group or others";
+        return NULL;
+}
+
+int path_check_parents(const char *path, uid_t owner, char **ret_dir, struct stat *ret_st) {
+        _cleanup_free_ char *copy = strdup(path);
+        if (!copy)
+                return -ENOMEM;
+        char *slash = strrchr(copy, '/');
+        if (!slash)
+                return -EINVAL;
+        *(slash == copy ? slash + 1 : slash) = '\0';
+        _cleanup_free_ char *dir = realpath(copy, NULL);
+        if (!dir)
+                return errno == ENOENT || errno == ENOTDIR ? 0 : negative_errno();
+        /* From the deepest directory up, so that the message names the one nearest the file. */
+        for (;;) {
+                struct stat st;
+                if (lstat(dir, &st) < 0)
+                        return negative_errno();
+                if (path_parent_problem(&st, owner)) {
+                        *ret_st = st;
+                        *ret_dir = TAKE_PTR(dir);
+                        return -EPERM;
+                }
+                char *up = strrchr(dir, '/');
+                if (!up || streq_ptr(dir, "/"))
+                        return 0;
+                *(up == dir ? up + 1 : up) = '\0';
+        }
+}
+
 static bool fd_in(int fd, const int *keep, size_t n) {
         for (size_t i = 0; i < n; i++)
                 if (keep[i] == fd)

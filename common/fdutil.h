@@ -2,6 +2,7 @@
 #pragma once
 
 #include <stdint.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 
 #include "macro.h"
@@ -30,6 +31,19 @@ int mkdir_in_root(int rootfd, const char *dir, mode_t mode, bool create, int *re
 /* Write data to dir/name atomically: a temporary file created O_EXCL with mode, fsync'd,
  * renamed over name, directory fsync'd. Used for state, store and config files. */
 int write_file_atomic_at(int dirfd, const char *name, const void *data, size_t size, mode_t mode);
+
+/*
+ * The rule ssh applies to authorized_keys' parents (StrictModes): every directory from path's
+ * parent up to "/", symlinks resolved (realpath), belongs to root or to owner and is not
+ * writable by group or others unless it is sticky (/tmp). Whoever may write a parent may swap
+ * what path names. 0 when they all pass or the parent does not exist (the caller's open says
+ * so), -EPERM with the first offending directory in *ret_dir (malloc'd) and its stat, another
+ * negative errno when it cannot tell.
+ */
+int path_check_parents(const char *path, uid_t owner, char **ret_dir, struct stat *ret_st);
+/* Why st (a directory) fails that rule, or NULL: "not owned by root", "writable by group or
+ * others". */
+const char *path_parent_problem(const struct stat *st, uid_t owner);
 
 /* Close every fd above 2 that is not in keep (sorted or not). */
 int close_all_fds_except(const int *keep, size_t n_keep);

@@ -44,7 +44,7 @@ static int store_fail(const struct store *s, const char *what, int r) {
         switch (r) {
         case -EPERM:
                 log_error("%s: refusing: store %s or key file %s is not owned by root or is open "
-                          "to group or others",
+                          "to group or others (make them 0700 and 0400)",
                           what, s->dir, s->key_file);
                 break;
         case -ENOKEY:

@@ -40,7 +40,8 @@ static size_t store_ad(const char *name, unsigned char out[static SECRET_NAME_MA
 }
 
 /* Open the store directory. Whoever can write it can swap sealed files between names (the AD
- * catches that) or delete them; whoever owns it can chmod it: both must be us. */
+ * catches that) or delete them; whoever owns it can chmod it: both must be us; whoever can list
+ * it learns every secret's name. */
 static int store_open_dir(const struct store *s, int *ret_fd) {
         _cleanup_close_ int fd =
                 open(s->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
@@ -56,8 +57,10 @@ static int store_open_dir(const struct store *s, int *ret_fd) {
         }
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        if (st.st_uid != geteuid() || (st.st_mode & (S_IWGRP | S_IWOTH))) {
-                log_debug("store %s: not owned by uid %u or writable by group or others", s->dir,
+        /* Not even readable by others: the file names are the secrets' names (store init
+         * makes it 0700; the hook and store put apply the same rule). */
+        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
+                log_debug("store %s: not owned by uid %u or open to group or others", s->dir,
                           (unsigned)geteuid());
                 return -EPERM;
         }

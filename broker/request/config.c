@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "config.h"
+#include "config_paths.h"
 
 #include <fcntl.h>
 #include <limits.h>
@@ -371,6 +372,8 @@ int config_load(const char *path, const char *state_dir_override, struct broker_
         } else if (r >= 0) {
                 r = config_parse(buf, size, p, &c);
         }
+        if (r >= 0)
+                r = config_check_paths(c);
         if (r < 0)
                 return r;
         if (state_dir_override) {

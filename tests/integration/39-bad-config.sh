@@ -40,6 +40,33 @@ assert_eq "hook: the application never ran" "" "$(output c1)"
 chmod 0600 "$CFG"
 assert_clean c1
 
+# Its directory, as ssh checks authorized_keys' parents: world-writable without the sticky bit
+# is refused (anyone could rename another file over it), with the sticky bit accepted.
+chmod 0777 "$T/etc"
+try "a world-writable directory above it" "directory $T/etc is writable by group or others \\(mode 0777, owner 0\\); make it root's"
+chmod 1777 "$T/etc"
+rc=0
+broker status >/dev/null || rc=$?
+assert_eq "a sticky world-writable directory above it: accepted" 0 "$rc"
+chmod 0755 "$T/etc"
+
+# The store a hook reads: the rules of `store put` (0700: whoever lists it learns the secrets'
+# names), one line that names the store and the fix, the container does not start.
+chmod 0755 "$STORE"
+make_bundle c2 /lockbox-shim -- /bin/lbx-testapp read-fd:3
+annotate c2 io.lockbox.secret.db=store:db
+add_hooks c2
+run_container c2
+assert_true "hook with a 0755 store: runc run fails" test "$RC" -ne 0
+assert_contains "hook with a 0755 store: the line names the store and the fix" "$(errors c2)" \
+    "secret 'db' (store:db): refusing: store $STORE or key file $KEY is not root's or is open to group or others (make them 0700 and 0400)"
+assert_eq "hook with a 0755 store: the application never ran" "" "$(output c2)"
+rc=0
+printf 'x' | broker store put other >"$T/put.out" 2>&1 || rc=$?
+assert_eq "store put into a 0755 store: refused as well" 1 "$rc"
+chmod 0700 "$STORE"
+assert_clean c2
+
 # Content: not JSON, an unknown backend type, a role without allow.
 good=$(cat "$CFG")
 printf '{"state_dir": "%s", ' "$STATE" >"$CFG"

@@ -445,6 +445,63 @@ START_TEST(test_file_unsafe) {
 }
 END_TEST
 
+/* The directories above the config, the store and every credential file, as ssh checks
+ * authorized_keys' parents: root's (or ours), not writable by group or others unless sticky. */
+START_TEST(test_file_parents) {
+        char sub[128], path[160], want[1024], json[512];
+        snprintf(sub, sizeof sub, "%s/open", tmpdir);
+        ck_assert_int_eq(mkdir(sub, 0755), 0);
+        snprintf(path, sizeof path, "%s/broker.json", sub);
+        write_config("open/broker.json", "{}", 0600, want);
+        _cleanup_config_ struct broker_config *c = NULL;
+        ck_assert_int_eq(config_load(path, NULL, &c), 0);
+        config_free(c);
+        c = NULL;
+
+        ck_assert_int_eq(chmod(sub, 0777), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), -EPERM);
+        snprintf(want, sizeof want,
+                 "unit: config %s: %s: refusing: directory %s is writable by group or others "
+                 "(mode 0777, owner 0); make it root's and not writable by group or others\n",
+                 path, path, sub);
+        ck_assert_str_eq(logged(), want);
+        ck_assert_int_eq(chmod(sub, 0775), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), -EPERM);
+        /* Sticky, as /tmp is: only a file's owner may replace it. */
+        ck_assert_int_eq(chmod(sub, 01777), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), 0);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(chmod(sub, 0755), 0);
+        ck_assert_int_eq(chown(sub, 1000, 1000), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), -EPERM);
+        ck_assert_ptr_nonnull(strstr(logged(), "is not owned by root (mode 0755, owner 1000)"));
+        ck_assert_int_eq(chown(sub, 0, 0), 0);
+
+        /* A credential file (the store's key) and the store's directory. */
+        snprintf(json, sizeof json,
+                 "{\"backends\": {\"store\": {\"type\": \"store\", \"dir\": \"%s/s/store\", "
+                 "\"key_file\": \"%s/k/store.key\"}}}",
+                 tmpdir, tmpdir);
+        write_config("broker.json", json, 0600, path);
+        snprintf(want, sizeof want, "%s/k", tmpdir);
+        ck_assert_int_eq(mkdir(want, 0757), 0);
+        ck_assert_int_eq(chmod(want, 0757), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), -EPERM);
+        const char *line = logged();
+        ck_assert_ptr_nonnull(strstr(line, ": backend 'store' key_file "));
+        ck_assert_ptr_nonnull(strstr(line, "/k/store.key: refusing: directory "));
+        ck_assert_int_eq(chmod(want, 0700), 0);
+        snprintf(want, sizeof want, "%s/s", tmpdir);
+        ck_assert_int_eq(mkdir(want, 0700), 0);
+        ck_assert_int_eq(chmod(want, 0770), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), -EPERM);
+        ck_assert_ptr_nonnull(strstr(logged(), ": backend 'store' dir "));
+        ck_assert_int_eq(chmod(want, 0700), 0);
+        ck_assert_int_eq(config_load(path, NULL, &c), 0);
+}
+END_TEST
+
 START_TEST(test_file_content_error) {
         char path[128], want[256];
         write_config("broker.json",
@@ -495,6 +552,7 @@ Suite *make_suite(void) {
         tcase_add_checked_fixture(tc, setup_dir, teardown_dir);
         tcase_add_test(tc, test_file_ok);
         tcase_add_test(tc, test_file_unsafe);
+        tcase_add_test(tc, test_file_parents);
         tcase_add_test(tc, test_file_content_error);
         tcase_add_test(tc, test_file_too_large);
         suite_add_tcase(s, tc);

@@ -212,6 +212,51 @@ START_TEST(test_fd_move_above_stdio) {
 }
 END_TEST
 
+START_TEST(test_check_parents) {
+        char a[160], b[192], file[256];
+        char *bad = NULL;
+        struct stat st;
+        snprintf(a, sizeof a, "%s/a", tmpdir);
+        snprintf(b, sizeof b, "%s/b", a);
+        snprintf(file, sizeof file, "%s/f", b);
+        ck_assert_int_eq(mkdir(a, 0755), 0);
+        ck_assert_int_eq(mkdir(b, 0755), 0);
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), 0);
+        /* The nearest offending directory is named, with its stat. */
+        ck_assert_int_eq(chmod(a, 0777), 0);
+        ck_assert_int_eq(chmod(b, 0775), 0);
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), -EPERM);
+        ck_assert_str_eq(bad, b);
+        ck_assert_str_eq(path_parent_problem(&st, 0), "writable by group or others");
+        free(bad);
+        bad = NULL;
+        ck_assert_int_eq(chmod(b, 0755), 0);
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), -EPERM);
+        ck_assert_str_eq(bad, a);
+        free(bad);
+        bad = NULL;
+        ck_assert_int_eq(chmod(a, 01777), 0); /* sticky, as /tmp */
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), 0);
+        /* Another owner: refused, unless it is the file's owner we were given. */
+        ck_assert_int_eq(chown(b, 1000, 1000), 0);
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), -EPERM);
+        ck_assert_str_eq(path_parent_problem(&st, 0), "not owned by root");
+        free(bad);
+        bad = NULL;
+        ck_assert_int_eq(path_check_parents(file, 1000, &bad, &st), 0);
+        /* Through a symlink: the real directories are checked. */
+        char link[200];
+        snprintf(link, sizeof link, "%s/l", tmpdir);
+        ck_assert_int_eq(symlink(b, link), 0);
+        snprintf(file, sizeof file, "%s/f", link);
+        ck_assert_int_eq(path_check_parents(file, 0, &bad, &st), -EPERM);
+        ck_assert_str_eq(bad, b);
+        free(bad);
+        /* A parent that does not exist is the open's business. */
+        ck_assert_int_eq(path_check_parents("/nonexistent/lbx/f", 0, &bad, &st), 0);
+}
+END_TEST
+
 START_TEST(test_parse_mode) {
         static const struct {
                 const char *s;
@@ -335,6 +380,10 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_open_in_root);
         tcase_add_test(tc, test_write_and_read_file);
         tcase_add_test(tc, test_fd_move_above_stdio);
+        suite_add_tcase(s, tc);
+        tc = tcase_create("parents");
+        tcase_add_checked_fixture(tc, setup, teardown);
+        unit_add_test_if(tc, geteuid() == 0, test_check_parents, "needs root (chown)");
         suite_add_tcase(s, tc);
         tc = tcase_create("parse");
         tcase_add_test(tc, test_parse_mode);

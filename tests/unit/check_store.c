@@ -288,8 +288,14 @@ START_TEST(test_dir_checks) {
         ck_assert_int_eq(store_init(&st), -EPERM);
         ck_assert_int_eq(chmod(dir, 0702), 0);
         ck_assert_int_eq(get("db", "hello"), -EPERM);
-        /* Readable by others is fine: the files are sealed and 0600. */
+        /* Readable by group or others is not: the file names are the secrets' names (issue
+         * 13: the hook accepted a 0755 store). Reading, writing and listing alike. */
         ck_assert_int_eq(chmod(dir, 0755), 0);
+        ck_assert_int_eq(get("db", "hello"), -EPERM);
+        ck_assert_int_eq(store_list(&st, &names), -EPERM);
+        ck_assert_int_eq(chmod(dir, 0750), 0);
+        ck_assert_int_eq(get("db", "hello"), -EPERM);
+        ck_assert_int_eq(chmod(dir, 0700), 0);
         ck_assert_int_eq(get("db", "hello"), 0);
         ck_assert_int_eq(chown(dir, 1000, 0), 0);
         ck_assert_int_eq(get("db", "hello"), -EPERM);
