@@ -14,6 +14,7 @@
 #include "fdutil.h"
 #include "filemeta.h"
 #include "log.h"
+#include "pause.h"
 #include "request/policy.h"
 #include "fetch/privsep.h"
 #include "state.h"
@@ -159,6 +160,7 @@ int place_fresh_tmpfs(const struct broker_config *cfg, const struct fresh_tmpfs 
         const char *id = t->container_id;
         int r;
 
+        pause_init(cfg->state_dir);
         pidfd = t->pidfd >= 0 ? fcntl(t->pidfd, F_DUPFD_CLOEXEC, 3)
                               : (int)syscall(SYS_pidfd_open, t->pid, 0);
         if (pidfd < 0)
@@ -259,6 +261,7 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         _cleanup_json_ json_t *existing = NULL;
 
         place_sweep(cfg);
+        pause_init(cfg->state_dir);
         int status = check_policy(cfg, p, req, &role);
         if (status != EXIT_DONE)
                 return status;
@@ -272,8 +275,10 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         if (!f)
                 return log_error_errno(-ENOMEM, "container %s", p->container_id), EXIT_FAILED;
         int r = privsep_fetch_all(cfg, role, req, f);
-        if (r >= 0)
+        if (r >= 0) {
+                pause_point("fetched");
                 r = place_mount(cfg, p, req, role, f);
+        }
         audit_event(cfg, r < 0 ? "failure" : "inject", p->container_id, role->name, req, f,
                     r < 0 ? "failed" : "ok", r < 0 ? strerror(-r) : NULL);
         if (r >= 0)

@@ -16,6 +16,7 @@
 #include "fdutil.h"
 #include "json.h"
 #include "log.h"
+#include "pause.h"
 #include "propagation.h"
 
 static int fsconfig_string(int fs_fd, const char *key, const char *value) {
@@ -345,6 +346,7 @@ static int attach_in_ns(void *p) {
         r = propagation_target_shared(self_fd, target_fd);
         if (r != 0)
                 return r > 0 ? -EREMOTE : r;
+        pause_point("attach");
         if (move_mount(a->mount_fd, "", target_fd, "",
                        MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
                 return negative_errno();

@@ -1,15 +1,20 @@
 #!/bin/bash
 # 61-race-swap.sh — DESIGN §10.3 under a race: a process in a running container swaps a
-# directory on the way to the target with a symlink, in a loop, while `lockbox-broker inject`
-# resolves the target and mounts on it (the CVE-2021-30465 pattern, which let runc mount
-# outside the rootfs). The symlink points at a host directory bind-mounted into the container
-# (a volume), and the path the broker would reach through it exists.
+# directory on the way to the target with a symlink while `lockbox-broker inject` resolves the
+# target and mounts on it (the CVE-2021-30465 pattern, which let runc mount outside the rootfs).
+# The symlink points at a host directory bind-mounted into the container (a volume), and the
+# path the broker would reach through it exists.
 #
-# Many injects run against real runc containers. After each: either the secrets were placed
-# on a directory of the container's own (the target, or what the swapper renamed it to) and
-# nowhere else, or the inject failed with one line and left nothing; the host directory never
-# changes and never has a tmpfs on it. The swapper must have swapped (else nothing is proved).
-# LBX_RACE_SECONDS (default 5) is how long each phase races.
+# 1. Deterministic: the broker is paused (pause.h: $STATE/pause/attach, a root-only test knob)
+#    in the container's namespace with the target resolved and checked, just before
+#    move_mount; the test swaps the target (or its parent) for a symlink to the volume, then
+#    lets it go. The mount must land on the directory the broker resolved (now under the name
+#    the swap gave it) and nowhere else; the host directory never changes.
+# 2. Soak (what cannot be paused: the resolution itself, one component at a time): a swapper
+#    in the container exchanges the directory and the symlink in a loop during many injects.
+#    After each: either the secrets were placed on a directory of the container's own, or the
+#    inject failed with one line and left nothing. LBX_RACE_SECONDS (default 2) is how long
+#    each soak phase races, LBX_RACE_INJECTS (default 200) the most injects a phase.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
 
@@ -22,8 +27,60 @@ vol_state() {
     find "$VOL" -printf '%p %y %m %U:%G %s %T@ %C@\n' | sort
 }
 vol_before=$(vol_state)
-SECONDS_EACH=${LBX_RACE_SECONDS:-5}
+SECONDS_EACH=${LBX_RACE_SECONDS:-2}
 INJECTS_MAX=${LBX_RACE_INJECTS:-200}
+
+
+# ---- 1. Deterministic: paused between the resolution and move_mount -------------------------
+
+# paused_swap NAME SWAP LINK_TARGET EXPECTED: a container (sleep) with the volume at /hostvol;
+# inject paused at "attach"; SWAP renamed to SWAP~dir and a symlink to LINK_TARGET put in its
+# place; released. The tmpfs must be at EXPECTED (the resolved directory under its new name).
+paused_swap() {
+    local name=$1 swap=$2 target=$3 expected=$4 cpid rc=0 i mounts
+    make_bundle "$name" /bin/sleep 60
+    mkdir -p "$(bundle_of "$name")/rootfs/run/secrets" "$(bundle_of "$name")/rootfs/hostvol"
+    edit_config "$name" '
+c["mounts"].append({"destination": "/hostvol", "type": "bind", "source": a[0],
+                    "options": ["rbind", "rw"]})' "$VOL"
+    start_container "$name"
+    cpid=$(container_field "$name" pid)
+    if [ "$RC" -ne 0 ] || [ -z "$cpid" ]; then
+        die "$name: container did not start: $(errors "$name")"
+    fi
+    [ -d "$STATE/pause" ] || { mkdir -p "$STATE" && chmod 0700 "$STATE" && mkdir -m 0700 "$STATE/pause"; }
+    touch "$STATE/pause/attach"
+    broker inject --pid "$cpid" --id "$name-i" db=store:db >"$T/inject.out" 2>&1 &
+    local inject=$!
+    for ((i = 0; i < 600; i++)); do
+        [ -e "$STATE/pause/attach.reached" ] && break
+        sleep 0.05
+    done
+    assert_true "$name: the broker paused at attach" test -e "$STATE/pause/attach.reached"
+    # The swap, done by the container's root in its own namespace (busybox from its rootfs).
+    # shellcheck disable=SC2016 # the container's shell expands them
+    nsenter -t "$cpid" -m -- /bin/sh -c 'mv "$1" "$1~dir" && ln -s "$2" "$1"' sh "$swap" "$target"
+    assert_true "$name: $swap is a symlink to $target now" \
+        test -L "/proc/$cpid/root$swap"
+    rm -f "$STATE/pause/attach"
+    wait "$inject" || rc=$?
+    mounts=$(lockbox_mounts "$cpid")
+    assert_eq "$name: inject exits 0 ($(head -c 300 "$T/inject.out"))" 0 "$rc"
+    assert_eq "$name: the tmpfs is on the directory the broker resolved, under its new name" \
+        "$expected" "$mounts"
+    assert_eq "$name: the host directory is untouched" "$vol_before" "$(vol_state)"
+    assert_eq "$name: no tmpfs on the host directory" "" "$(tmpfs_under "$VOL")"
+    broker revoke "$name-i" >/dev/null 2>&1 || true
+    delete_container "$name"
+}
+
+paused_swap p-leaf /run/secrets /hostvol /run/secrets~dir
+paused_swap p-parent /run /hostvol /run~dir/secrets
+paused_swap p-relative /run/secrets ../../hostvol /run/secrets~dir
+paused_swap p-proc-magic /run/secrets /proc/self/root/hostvol /run/secrets~dir
+rmdir "$STATE/pause"
+
+# ---- 2. Soak: the swapper races the resolution -----------------------------------------------
 
 # unmount_all PID: what inject placed, retrying while the swapper renames its parents.
 unmount_all() {
@@ -64,6 +121,10 @@ c["mounts"].append({"destination": "/hostvol", "type": "bind", "source": a[0],
         [ -d "/proc/$CPID" ] || break
         if [ $rc -eq 0 ]; then
             placed=$((placed + 1))
+            if [ -z "$mounts" ]; then
+                wrong=$((wrong + 1))
+                echo "  inject $i succeeded but no lockbox tmpfs is mounted in the container"
+            fi
             for m in $mounts; do
                 if [[ $allowed != *" $m "* ]]; then
                     wrong=$((wrong + 1))
