@@ -10,7 +10,6 @@
 
 S=$(new_secret)
 SID=$(new_secret)
-START_MS=0
 VAULT_TIMEOUT_MS=2000
 start_vault_fake "{
  \"kv\": {\"secret/app/db\": {\"pw\": \"$S\"}, \"secret/other/x\": {\"pw\": \"$S\"},
@@ -32,9 +31,6 @@ fails() {
     n=$((n + 1))
     VAULT_HOOK_OPTS='' vault_run "f$n" "db=$4"
     assert_fails_cleanly "f$n" "$2" "$3"
-}
-ms_since() {
-    echo $((($(date +%s%N) / 1000000) - $1))
 }
 
 fails f "403" "^lockbox-broker: secret 'db' \\(vault:secret/other/x#pw\\): permission denied \\(403\\)$" \
@@ -87,13 +83,16 @@ assert_eq "server_name localhost and the right pin: the value" "$S" "$(out_value
 assert_clean tlsok
 write_vault_config "$APPROLE"
 
-# A server that stays sealed: retried within the deadline, then one line.
+# A server that stays sealed: retried a bounded number of times, then one line (no time is
+# measured: on a loaded machine the deadline may leave room for one attempt only, and a broker
+# that never gave up would be killed by runc's hook timeout and say something else).
 vault_fault '{"type": "sealed", "count": -1}'
-START_MS=$(($(date +%s%N) / 1000000))
+vault_ctl POST /counters/reset >/dev/null
 fails f "sealed" "^lockbox-broker: secret 'db' \\(vault:secret/app/db#pw\\): .*Vault is sealed \\(503\\)$" \
     vault:secret/app/db#pw
-assert_true "sealed: given up within the deadline (${VAULT_TIMEOUT_MS} ms)" \
-    test "$(ms_since "$START_MS")" -lt $((VAULT_TIMEOUT_MS + 3000))
+sealed_replies=$(vault_counter 'c["faults_fired"]')
+assert_true "sealed: asked, then gave up after at most 4 attempts ($sealed_replies)" \
+    test "$sealed_replies" -ge 1 -a "$sealed_replies" -le 4
 vault_ctl DELETE /faults >/dev/null
 
 # A body over the cap (1 MiB), a malformed one.
@@ -106,12 +105,11 @@ fails f "malformed body" "^lockbox-broker: secret 'db' \\(vault:secret/app/db#pw
     vault:secret/app/db#pw
 vault_ctl DELETE /faults >/dev/null
 
-# Slower than the deadline.
+# Slower than the deadline: a broker that waited for the answer would get it (the fault only
+# delays) and start the container; one that never gave up would be killed by runc's hook timeout.
 vault_fault "{\"type\": \"delay\", \"delay_ms\": $((VAULT_TIMEOUT_MS + 2000)), \"path\": \"secret/data/app/\", \"count\": -1}"
-START_MS=$(($(date +%s%N) / 1000000))
 fails f "slower than timeout_ms" "^lockbox-broker: secret 'db' \\(vault:secret/app/db#pw\\): timed out \\(timeout_ms\\)$" \
     vault:secret/app/db#pw
-assert_true "slow: given up at the deadline" test "$(ms_since "$START_MS")" -lt $((VAULT_TIMEOUT_MS + 3000))
 vault_ctl DELETE /faults >/dev/null
 
 assert_no_secret_anywhere "$S" "the value"

@@ -80,7 +80,9 @@ out=$(broker rotate c1 --grace 1 2>"$T/rotate2.err") || rc=$?
 ms=$((($(date +%s%N) - start) / 1000000))
 L3=$(lease c1)
 assert_eq "rotate --grace 1 exits 0" 0 "$rc"
-assert_true "after about the grace ($ms ms)" test "$ms" -ge 1000 -a "$ms" -lt 8000
+# At least the grace (a lower bound, which load cannot break); that it then stopped waiting is
+# what the line below and the revoked lease say.
+assert_true "after waiting the grace at least ($ms ms)" test "$ms" -ge 1000
 assert_contains "saying it did not wait longer" "$(cat "$T/rotate2.err")" \
     "not consumed within 1000 ms; revoking the old leases anyway"
 assert_eq "the old lease is revoked" revoked "$(lease_state "$L2")"

@@ -98,11 +98,9 @@ mv -f "$dir/.saved" "$dir/.lockbox.json"
 # its own, which this one excludes).
 exec {held}<"$dir"
 flock "$held"
-start=$(date +%s%N)
+# It gives up (rotate_rc's timeout would say otherwise) and says after how long: no clock here.
 rotate_rc k1
-ms=$((($(date +%s%N) - start) / 1000000))
 assert_eq "a lock held on the tmpfs: exit 1" 1 "$RC"
-assert_true "a lock held on the tmpfs: within seconds ($ms ms)" test "$ms" -lt 5000
 assert_match "a lock held on the tmpfs: said" "$OUT" "k1 db: failed: .*locked for 2000 ms \\(by a process in the container\\)"
 check_untouched "a lock held on the tmpfs"
 exec {held}<&-
