@@ -37,15 +37,15 @@ void pause_point(const char *point) {
                 return;
         snprintf(reached, sizeof reached, "%s.reached", point);
         int n = snprintf(pid, sizeof pid, "%d\n", (int)getpid());
-        int fd = openat(pause_dir_fd, reached, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                        0600);
+        int fd = openat(pause_dir_fd, reached,
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0) {
                 (void)write_full(fd, pid, (size_t)n);
                 close(fd);
         }
         log_debug("paused at %s (the state directory's pause/)", point);
-        for (int waited = 0; waited < PAUSE_MAX_MS &&
-                             fstatat(pause_dir_fd, point, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        for (int waited = 0;
+             waited < PAUSE_MAX_MS && fstatat(pause_dir_fd, point, &st, AT_SYMLINK_NOFOLLOW) == 0;
              waited += 10)
                 (void)poll(NULL, 0, 10);
         (void)unlinkat(pause_dir_fd, reached, 0);

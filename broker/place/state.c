@@ -294,8 +294,7 @@ static void sweep_dir(int dir_fd) {
                         continue;
                 bool alive = kill(owner, 0) == 0 || errno != ESRCH;
                 if (state_is_stale(&st, alive) && unlinkat(dirfd(d), de->d_name, 0) == 0)
-                        log_debug("state: removed %s, left by process %d", de->d_name,
-                                  (int)owner);
+                        log_debug("state: removed %s, left by process %d", de->d_name, (int)owner);
         }
         closedir(d);
 }

@@ -46,8 +46,8 @@ static mode_t dir_mode_for(const struct tmpfs_file *files, size_t n) {
 #define TMPFS_CONSUMED_MODE 0220
 
 static struct tmpfs_spec manifest_owner(const struct tmpfs_spec *spec) {
-        return (struct tmpfs_spec){.size_max = spec->size_max, .host_uid = 0,
-                                   .host_gid = spec->host_gid};
+        return (struct tmpfs_spec){
+                .size_max = spec->size_max, .host_uid = 0, .host_gid = spec->host_gid};
 }
 
 int tmpfs_create(const struct tmpfs_spec *spec, const struct tmpfs_file *files, size_t n_files,
@@ -175,7 +175,8 @@ int tmpfs_write(int mount_fd, const struct tmpfs_spec *spec, const char *contain
 }
 
 /* ".lockbox-new.<random>": a name the container cannot guess ahead and squat on (its root
- * owns the directory when it runs without a user namespace), and one that no manifest can name (manifest files never start with '.'). */
+ * owns the directory when it runs without a user namespace), and one that no manifest can name
+ * (manifest files never start with '.'). */
 static void temp_name(char buf[TMPFS_TEMP_NAME_MAX]) {
         uint8_t r[8];
         char hex[2 * sizeof r + 1];

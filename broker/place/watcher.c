@@ -422,10 +422,9 @@ static bool socket_in_use(const char *state_dir, const char *sock_name) {
                 char name[WATCHER_SOCK_NAME_MAX];
                 watcher_socket_name(json_get_string(rec, "id"), name);
                 if (streq_ptr(name, sock_name) &&
-                    watcher_is_alive(
-                            (pid_t)json_integer_value(json_object_get(rec, "watcher_pid")),
-                            (unsigned long long)json_integer_value(
-                                    json_object_get(rec, "watcher_start"))))
+                    watcher_is_alive((pid_t)json_integer_value(json_object_get(rec, "watcher_pid")),
+                                     (unsigned long long)json_integer_value(
+                                             json_object_get(rec, "watcher_start"))))
                         return true;
         }
         return false;
@@ -450,8 +449,7 @@ void watcher_sweep_sockets(const char *state_dir) {
         while ((de = readdir(d)))
                 if (fstatat(dir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 &&
                     S_ISSOCK(st.st_mode) && state_is_stale(&st, false) &&
-                    !socket_in_use(state_dir, de->d_name) &&
-                    unlinkat(dir_fd, de->d_name, 0) == 0)
+                    !socket_in_use(state_dir, de->d_name) && unlinkat(dir_fd, de->d_name, 0) == 0)
                         log_debug("watch: removed %s, whose watcher is gone", de->d_name);
         closedir(d);
 }

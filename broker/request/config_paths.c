@@ -22,8 +22,8 @@ static int check_one(const char *origin, const char *what, const char *path) {
                                  (unsigned)(st.st_mode & 07777), (unsigned)st.st_uid),
                        -EPERM;
         if (r < 0)
-                return log_error_errno(r, "config %s: %s %s: cannot check its directories",
-                                       origin, what, path);
+                return log_error_errno(r, "config %s: %s %s: cannot check its directories", origin,
+                                       what, path);
         return 0;
 }
 

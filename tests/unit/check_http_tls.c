@@ -50,8 +50,8 @@ static void server_start(void) {
                 if (null < 0 || dup2(null, 0) < 0 || dup2(null, 1) < 0 || dup2(null, 2) < 0)
                         _exit(127);
                 execl(PY, PY, FAKES "/vault_fake.py", "--port", "0", "--cert", cert, "--key", key,
-                      "--port-file", port_file, "--control-port-file", ctl_file,
-                      "--root-token", "root", "--die-with-parent", "-q", (char *)NULL);
+                      "--port-file", port_file, "--control-port-file", ctl_file, "--root-token",
+                      "root", "--die-with-parent", "-q", (char *)NULL);
                 _exit(127);
         }
         /* The port file is written last, atomically: once it is there the server accepts. */

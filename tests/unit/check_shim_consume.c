@@ -308,8 +308,8 @@ START_TEST(test_remove_signals_first) {
         lay_out_good();
         int dfd = open_dir();
         ck_assert_int_eq(fchmod(dfd, 0755), 0);
-        int mfd = openat(dfd, MANIFEST_CONSUMED_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-                         0220);
+        int mfd =
+                openat(dfd, MANIFEST_CONSUMED_FILE, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0220);
         ck_assert_int_ge(mfd, 0);
         close(mfd);
         _cleanup_(secret_set_freep) struct secret_set *set = NULL;

@@ -43,7 +43,7 @@ static int unit_skipped;
                 if (runnable) {                                                                    \
                         tcase_add_test(tc, fn);                                                    \
                 } else {                                                                           \
-                        /* flushed now: Check's forked tests would each flush a copy */         \
+                        /* flushed now: Check's forked tests would each flush a copy */            \
                         printf("skip: %s: %s\n", #fn, why);                                        \
                         fflush(stdout);                                                            \
                         unit_skipped++;                                                            \
