@@ -8,7 +8,9 @@
 #   - forge in place: the secret file rewritten by its owner, and the manifest as well where
 #     the co-process may: the shim refuses with one line (exit 125), nothing runs;
 #   - a hard link made to the secret file, and the co-process's cwd kept in the tmpfs: no link
-#     can be made, and once the application runs nothing is left to read through that cwd.
+#     can be made, and once the application runs nothing is left to read through that cwd;
+#   - the consumption marker written early: the watcher empties and unmounts the tmpfs before
+#     the shim reads it, which then fails closed (exit 125, the command never runs).
 # Each case is a real runc container run as uid 1000 with the shim as its entrypoint.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
@@ -133,7 +135,18 @@ assert_eq "link: its cwd holds nothing any more" "ls=" "$(head -n 1 "$rootfs/x/f
 assert_not_contains "link: no copy of the value reached it" "$(cat "$rootfs/x/found")" "$S"
 delete_container link
 
-for id in rename inplace link; do assert_clean "$id"; done
+# 4. The marker written before the shim ran.
+app_bundle early
+create early
+as_user early 'printf 1 >/run/secrets/.lockbox.consumed && echo marker=written'
+assert_contains "early: the co-process wrote the marker" "$(cat "$T/out/early.coproc")" marker=written
+start_and_wait early
+assert_eq "early: the application did not run" "" "$(output early)"
+assert_contains "early: the shim found nothing and said so" "$(errors early)" \
+    "lockbox-shim: no secrets at /run/secrets"
+delete_container early
+
+for id in rename inplace link early; do assert_clean "$id"; done
 assert_eq "host mount table holds no lockbox tmpfs" "" "$(lockbox_mounts self)"
 assert_no_secret_anywhere "$S"
 finish
