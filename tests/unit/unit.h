@@ -2,7 +2,10 @@
 #pragma once
 
 #include <check.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
@@ -26,6 +29,35 @@ static inline char *captured_log(void) {
         buf[n] = '\0';
         return buf;
 }
+
+/* A test that cannot run here is not registered (Check has no "skipped"): it says so in one
+ * line, "unit: skip NAME: WHY", which tests/unit/run.sh counts as a skip, never as a pass.
+ * stderr, unbuffered: Check's forked tests would each flush a copy of a buffered stdout. */
+#define unit_add_test_if(tc, test, runs_here, why)                                                 \
+        do {                                                                                       \
+                if (runs_here)                                                                     \
+                        tcase_add_test((tc), test);                                                \
+                else                                                                               \
+                        fprintf(stderr, "unit: skip %s: %s\n", #test, (why));                      \
+        } while (0)
+
+/* Under qemu-user (make cross sets LOCKBOX_UNDER_QEMU=1) the system calls reach the host's
+ * kernel through an emulator that refuses seccomp filters and does not pass every flag through:
+ * what needs the target architecture's own kernel (seccomp enforcement, namespaces, mounts seen
+ * by it) cannot be tested there. */
+static inline bool unit_under_qemu(void) {
+        const char *e = getenv("LOCKBOX_UNDER_QEMU");
+        return e && *e && strcmp(e, "0") != 0;
+}
+#define unit_add_kernel_test(tc, test)                                                             \
+        unit_add_test_if((tc), test, !unit_under_qemu(),                                           \
+                         "needs a real kernel of this architecture (running under qemu-user)")
+#define unit_add_root_test(tc, test) unit_add_test_if((tc), test, geteuid() == 0, "needs root")
+#define unit_add_root_kernel_test(tc, test)                                                        \
+        unit_add_test_if((tc), test, geteuid() == 0 && !unit_under_qemu(),                         \
+                         geteuid() != 0 ? "needs root"                                             \
+                                        : "needs a real kernel of this architecture (running "     \
+                                          "under qemu-user)")
 
 /* Each check_*.c defines make_suite(); this main runs it. */
 Suite *make_suite(void);
