@@ -11,7 +11,9 @@ O ?= build
 CC ?= gcc
 SAN ?=
 
-PKGS := libcurl jansson libsodium
+# libseccomp and libcap-ng: the broker's fetcher (broker/fetch/syscall_filter.c, privsep.c);
+# the shim links neither.
+PKGS := libcurl jansson libsodium libseccomp libcap-ng
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
