@@ -20,7 +20,7 @@ case "${DEPS_ARCH:-}" in
 "") ;;
 arm64)
     foreign=arm64
-    PACKAGES="$PACKAGES gcc-aarch64-linux-gnu qemu-user
+    PACKAGES="$PACKAGES gcc-aarch64-linux-gnu qemu-user file
 libsodium-dev:arm64 libcurl4-openssl-dev:arm64 libjansson-dev:arm64 libseccomp-dev:arm64
 libcap-ng-dev:arm64 check:arm64 libsubunit-dev:arm64"
     ;;

@@ -339,8 +339,9 @@ END_TEST
 
 /* ---- with a real tmpfs, in a mount namespace of the test's own (root only) ----------------- */
 
+/* Root only, and not under qemu-user (unit.h): registered with unit_add_root_kernel_test. */
 static bool private_mount_ns(void) {
-        if (geteuid() != 0 || unshare(CLONE_NEWNS) < 0)
+        if (unshare(CLONE_NEWNS) < 0)
                 return false;
         return mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) == 0;
 }
@@ -362,8 +363,7 @@ static bool is_mount_point(const char *path) {
 }
 
 START_TEST(test_consume_tmpfs) {
-        if (!private_mount_ns())
-                return; /* needs root: covered by tests/app/shim-selfcheck.sh and integration */
+        ck_assert(private_mount_ns());
         make_dir();
         mount_tmpfs();
         lay_out_good();
@@ -379,8 +379,7 @@ END_TEST
 
 /* --wait: the tmpfs (files and manifest complete) appears while the shim waits. */
 START_TEST(test_wait_for_late_mount) {
-        if (!private_mount_ns())
-                return;
+        ck_assert(private_mount_ns());
         make_dir();
         pid_t pid = fork();
         ck_assert_int_ge(pid, 0);
@@ -409,8 +408,7 @@ END_TEST
 
 /* Without the manifest (not written yet, or not lockbox's tmpfs) nothing is consumed. */
 START_TEST(test_tmpfs_without_manifest) {
-        if (!private_mount_ns())
-                return;
+        ck_assert(private_mount_ns());
         make_dir();
         mount_tmpfs();
         put_str("db", "hunter2");
@@ -427,8 +425,7 @@ END_TEST
 
 /* Podman mounts /run as a tmpfs: /run/secrets on it, manifest or not, is not a lockbox mount. */
 START_TEST(test_dir_on_tmpfs_is_not_a_mount) {
-        if (!private_mount_ns())
-                return;
+        ck_assert(private_mount_ns());
         make_dir();
         mount_tmpfs();
         char sub[128];
@@ -469,10 +466,10 @@ Suite *make_suite(void) {
         tcase_set_timeout(tc, 20);
         tcase_add_test(tc, test_unmount_refuses_while_mounted);
         tcase_add_test(tc, test_nothing_mounted);
-        tcase_add_test(tc, test_consume_tmpfs);
-        tcase_add_test(tc, test_wait_for_late_mount);
-        tcase_add_test(tc, test_tmpfs_without_manifest);
-        tcase_add_test(tc, test_dir_on_tmpfs_is_not_a_mount);
+        unit_add_root_kernel_test(tc, test_consume_tmpfs);
+        unit_add_root_kernel_test(tc, test_wait_for_late_mount);
+        unit_add_root_kernel_test(tc, test_tmpfs_without_manifest);
+        unit_add_root_kernel_test(tc, test_dir_on_tmpfs_is_not_a_mount);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -1,13 +1,13 @@
 #!/bin/sh
 # Run each Check suite binary; print Check's own summary per suite and one total line.
 # A test that cannot run here is not registered and prints "unit: skip NAME: WHY" (unit.h):
-# counted as skipped, never as passed. LOCKBOX_UNIT_RUNNER runs each binary through a command
+# counted as skipped, never as passed. LOCKBOX_RUNNER runs each binary through a command
 # (make cross: qemu-aarch64 -L SYSROOT).
 set -u
 pass=0 fail=0 skip=0
 for t in "$@"; do
     # shellcheck disable=SC2086 # the runner is a command and its arguments
-    out=$(CK_FORK=yes ${LOCKBOX_UNIT_RUNNER:-} "$t" 2>&1)
+    out=$(CK_FORK=yes ${LOCKBOX_RUNNER:-} "$t" 2>&1)
     rc=$?
     printf '%s\n' "$out" | grep -E '^[0-9]+%: Checks|:[EF]:|^unit: skip ' || true
     skip=$((skip + $(printf '%s\n' "$out" | grep -c '^unit: skip ')))
