@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "fetch/privsep.h"
+#include "fetch/syscall_filter.h"
 #include "cmd.h"
 #include "log.h"
 #include "place/state.h"
@@ -8,8 +9,9 @@
 static const char check_usage[] =
         "Usage: lockbox-broker check\n"
         "\n"
-        "Validate the configuration, open the state directory, and reach each backend (for the\n"
-        "store: its key and directory). Prints one line a backend; exit 0 when all are usable.\n";
+        "Validate the configuration, open the state directory, say how the secret fetcher is\n"
+        "confined (its uid and seccomp filter), and reach each backend (for the store: its key\n"
+        "and directory). Prints one line each; exit 0 when all are usable.\n";
 
 static int check_backend(const struct broker_config *cfg, const struct backend_config *b) {
         if (streq_ptr(b->type, "store")) {
@@ -26,6 +28,28 @@ static int check_backend(const struct broker_config *cfg, const struct backend_c
                 return 0;
         }
         return privsep_check(cfg, b);
+}
+
+/* How the fetcher is confined here: its filter, none by the configuration's word (said, not a
+ * failure), or none possible (a failure: every fetch is refused). */
+static int check_fetcher(const struct broker_config *cfg) {
+        int state = privsep_filter_state(cfg);
+        if (state == PRIVSEP_FILTERED) {
+                printf("fetcher: uid %u gid %u, seccomp filter for %s: ok\n",
+                       (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid,
+                       syscall_filter_native_name());
+                return 0;
+        }
+        if (state == PRIVSEP_UNFILTERED) {
+                printf("fetcher: uid %u gid %u, WITHOUT a seccomp filter (\"fetcher\": "
+                       "{\"seccomp\": false})\n",
+                       (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid);
+                return 0;
+        }
+        return log_error_errno(state,
+                               "fetcher: no seccomp filter for this architecture (%s): every "
+                               "fetch is refused unless \"fetcher\": {\"seccomp\": false}",
+                               syscall_filter_native_name());
 }
 
 int cmd_check(const struct broker_ctx *ctx, int argc, char **argv) {
@@ -51,6 +75,8 @@ int cmd_check(const struct broker_ctx *ctx, int argc, char **argv) {
         } else {
                 printf("state directory %s: ok\n", cfg->state_dir);
         }
+        if (check_fetcher(cfg) < 0)
+                failed++;
         for (size_t i = 0; i < cfg->n_backends; i++)
                 if (check_backend(cfg, &cfg->backends[i]) < 0)
                         failed++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fetch/privsep.h"
 #include "log.h"
 #include "place/place.h"
 #include "place/state.h"
@@ -75,6 +76,14 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
         int status = broker_load_config(ctx, &cfg);
         if (status != EXIT_DONE)
                 return status;
+        /* On stderr: --json's stdout stays the documented array. */
+        r = privsep_filter_state(cfg);
+        if (r == PRIVSEP_UNFILTERED)
+                log_warning("fetcher: runs WITHOUT a seccomp filter (\"fetcher\": {\"seccomp\": "
+                            "false})");
+        else if (r < 0)
+                log_warning("fetcher: no seccomp filter for this architecture: fetches are "
+                            "refused (see check)");
         const char *id = optind < argc ? argv[optind] : NULL;
         place_sweep(cfg);
         if (id) {

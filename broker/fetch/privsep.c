@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "privsep.h"
 
-#include <linux/audit.h>
-#include <linux/capability.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
+#include <cap-ng.h>
 #include <string.h>
-#include <grp.h>
-#include <sched.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -21,6 +14,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "manifest.h"
+#include "syscall_filter.h"
 #include "token_cache.h"
 
 enum {
@@ -63,191 +57,52 @@ static int privsep_preload(const struct broker_config *cfg) {
         return 0;
 }
 
-static int privsep_capset(uint64_t caps) {
-        struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
-        struct __user_cap_data_struct data[2] = {{0}};
-        data[0].effective = data[0].permitted = (uint32_t)caps;
-        data[1].effective = data[1].permitted = (uint32_t)(caps >> 32);
-        return syscall(SYS_capset, &hdr, data) < 0 ? negative_errno() : 0;
-}
-
-/* Every capability gone from the bounding and ambient sets, and all but the two the uid
- * change needs from the others; no_new_privs. The store is read like this, as uid 0 (the
- * owner of its files) without any capability that reaches beyond them. */
+/* Every capability the running kernel has (libcap-ng reads its last one) gone from the
+ * bounding and ambient sets, and all but the two the uid change needs from the others;
+ * no_new_privs. The store is read like this, as uid 0 (the owner of its files) without any
+ * capability that reaches beyond them. libcap-ng returns its own codes; errno says why. */
 static int privsep_drop_caps(void) {
-        for (unsigned long cap = 0; cap < 64; cap++)
-                if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-                        return negative_errno();
-        if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-                return negative_errno();
-        int r = privsep_capset(UINT64_C(1) << CAP_SETUID | UINT64_C(1) << CAP_SETGID);
-        if (r < 0)
-                return r;
+        errno = 0;
+        capng_clear(CAPNG_SELECT_ALL);
+        if (capng_updatev(CAPNG_ADD, CAPNG_EFFECTIVE | CAPNG_PERMITTED, CAP_SETUID, CAP_SETGID,
+                          -1) < 0 ||
+            capng_apply(CAPNG_SELECT_ALL) < 0)
+                return errno > 0 ? -errno : -EPERM;
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
                 return negative_errno();
         return 0;
 }
 
 /* The configuration's fetcher uid and gid, no supplementary group, no capability left: what
- * talks to the network cannot write a file of root's or open one of its credentials. */
+ * talks to the network cannot write a file of root's or open one of its credentials.
+ * capng_change_id keeps CAP_SETUID and CAP_SETGID for the change alone, then applies the state
+ * cleared here (none). */
 static int privsep_drop_uid(uid_t uid, gid_t gid) {
-        if (setgroups(0, NULL) < 0 || setresgid(gid, gid, gid) < 0 || setresuid(uid, uid, uid) < 0)
-                return negative_errno();
-        int r = privsep_capset(0);
-        if (r < 0)
-                return r;
+        errno = 0;
+        capng_clear(CAPNG_SELECT_CAPS);
+        if (capng_change_id((int)uid, (int)gid, CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_AMBIENT) < 0)
+                return errno > 0 ? -errno : -EPERM;
         /* The uid change reset it to the fs.suid_dumpable default: no ptrace by that uid's
          * other processes, no core. */
         if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
                 return negative_errno();
         if (getuid() != uid || geteuid() != uid || getgid() != gid || getegid() != gid)
                 return -EPERM;
+        capng_get_caps_process();
+        if (capng_have_capabilities(CAPNG_SELECT_CAPS) != CAPNG_NONE)
+                return -EPERM;
         return 0;
 }
 
-#if defined(__x86_64__)
-/* What libcurl, OpenSSL, glibc's resolver (its thread, NSS modules), jansson, libsodium and the
- * token cache call, found by tracing the fetcher through the Vault and Keywhiz suites (and
- * their failure injection) and adding the neighbours glibc may pick instead (ppoll for poll,
- * clone3 for clone, ...). Everything else fails with EPERM: an allow-list, not a deny-list. */
-static const uint32_t privsep_allowed[] = {
-        /* memory */
-        SYS_brk,
-        SYS_mmap,
-        SYS_munmap,
-        SYS_mremap,
-        SYS_mprotect,
-        SYS_madvise,
-        SYS_mlock,
-        SYS_munlock,
-        SYS_mlock2,
-        SYS_membarrier,
-        /* files, through fds (the token cache's atomic replace; NSS and OpenSSL's config) */
-        SYS_read,
-        SYS_write,
-        SYS_readv,
-        SYS_writev,
-        SYS_pread64,
-        SYS_pwrite64,
-        SYS_openat,
-        SYS_close,
-        SYS_fstat,
-        SYS_newfstatat,
-        SYS_statx,
-        SYS_lseek,
-        SYS_fcntl,
-        SYS_dup,
-        SYS_dup3,
-        SYS_flock,
-        SYS_fsync,
-        SYS_fdatasync,
-        SYS_fchmod,
-        SYS_ftruncate,
-        SYS_renameat,
-        SYS_renameat2,
-        SYS_unlinkat,
-        SYS_getdents64,
-        SYS_faccessat,
-        SYS_faccessat2,
-        SYS_readlinkat,
-        SYS_ioctl,
-        /* network */
-        SYS_socket,
-        SYS_socketpair,
-        SYS_connect,
-        SYS_bind,
-        SYS_shutdown,
-        SYS_getsockname,
-        SYS_getpeername,
-        SYS_setsockopt,
-        SYS_getsockopt,
-        SYS_sendto,
-        SYS_recvfrom,
-        SYS_sendmsg,
-        SYS_recvmsg,
-        SYS_sendmmsg,
-        SYS_recvmmsg,
-        SYS_poll,
-        SYS_ppoll,
-        SYS_pselect6,
-        SYS_pipe2,
-        SYS_eventfd2,
-        SYS_epoll_create1,
-        SYS_epoll_ctl,
-        SYS_epoll_wait,
-        SYS_epoll_pwait,
-        /* threads (the resolver's: clone below), time, signals, identity, the end */
-        SYS_set_robust_list,
-        SYS_rseq,
-        SYS_futex,
-        SYS_sched_yield,
-        SYS_sched_getaffinity,
-        SYS_clock_gettime,
-        SYS_clock_getres,
-        SYS_gettimeofday,
-        SYS_nanosleep,
-        SYS_clock_nanosleep,
-        SYS_rt_sigaction,
-        SYS_rt_sigprocmask,
-        SYS_rt_sigreturn,
-        SYS_sigaltstack,
-        SYS_restart_syscall,
-        SYS_getpid,
-        SYS_gettid,
-        SYS_getuid,
-        SYS_geteuid,
-        SYS_getgid,
-        SYS_getegid,
-        SYS_uname,
-        SYS_sysinfo,
-        SYS_prlimit64,
-        SYS_getrandom,
-        SYS_getrusage,
-        SYS_exit,
-        SYS_exit_group,
-};
-#endif
-
-static int privsep_seccomp(void) {
-#if defined(__x86_64__)
-        enum { N = ARRAY_SIZE(privsep_allowed), HEAD = 16 };
-        const uint32_t new_namespace = CLONE_NEWNS | CLONE_NEWCGROUP | CLONE_NEWUTS | CLONE_NEWIPC |
-                                       CLONE_NEWUSER | CLONE_NEWPID | CLONE_NEWNET;
-        struct sock_filter f[HEAD + N + 2] = {
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                /* The x32 ABI would be another way to the same calls. */
-                BPF_JUMP(BPF_JMP | BPF_JGE | BPF_K, 0x40000000, 0, 1),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-                /* [6] tgkill only to our own thread group (abort, raise); no other signal. */
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_tgkill, 0, 3),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)getpid(), N + 8, N + 7),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-                /* [10] clone3 hides its flags behind a pointer: ENOSYS, and glibc falls back
-                 * to clone, whose flags may not ask for a namespace (a user namespace would
-                 * give capabilities back, inside it). */
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone3, 0, 1),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ENOSYS),
-                BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, SYS_clone, 0, 3),
-                BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[0])),
-                BPF_JUMP(BPF_JMP | BPF_JSET | BPF_K, new_namespace, 0, N + 2),
-                BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM),
-        };
-        /* Each allowed number jumps over the rest to ALLOW; none matched falls to EPERM. */
-        for (size_t i = 0; i < N; i++)
-                f[HEAD + i] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
-                                                           privsep_allowed[i], (uint8_t)(N - i), 0);
-        f[HEAD + N] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | EPERM);
-        f[HEAD + N + 1] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
-        _Static_assert(N < 250, "jump offsets are 8 bits");
-        struct sock_fprog prog = {.len = (unsigned short)ARRAY_SIZE(f), .filter = f};
-        if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) < 0)
-                return negative_errno();
-#endif
-        return 0;
+/* The filter, or its absence where the configuration turned it off (check and status say so;
+ * privsep_filter_refused stopped the fetch before the fork where it would be missing without
+ * that word). */
+static int privsep_seccomp(const struct broker_config *cfg) {
+        if (!cfg->fetch_seccomp) {
+                log_info("secret fetcher: no seccomp filter (\"fetcher\": {\"seccomp\": false})");
+                return 0;
+        }
+        return syscall_filter_load();
 }
 
 static int privsep_send(int fd, const struct privsep_msg *m, const void *data, size_t size) {
@@ -313,7 +168,7 @@ static int privsep_enter(const struct broker_config *cfg, const struct role *rol
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot switch to uid %u gid %u",
                                        (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid);
-        r = privsep_seccomp();
+        r = privsep_seccomp(cfg);
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot install its seccomp filter");
         return 0;
@@ -336,13 +191,35 @@ static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
         _exit(r < 0 ? 1 : 0);
 }
 
+int privsep_filter_state(const struct broker_config *cfg) {
+        if (!cfg->fetch_seccomp)
+                return PRIVSEP_UNFILTERED;
+        return syscall_filter_arch_supported(syscall_filter_native()) ? PRIVSEP_FILTERED
+                                                                      : -EAFNOSUPPORT;
+}
+
+/* Before anything is forked: without a filter for this architecture, the fetcher runs only
+ * where the configuration says so. */
+static int privsep_refuse_unfiltered(const struct broker_config *cfg) {
+        if (privsep_filter_state(cfg) != -EAFNOSUPPORT)
+                return 0;
+        log_error("secret fetcher: refusing to run: lockbox has no seccomp filter for this "
+                  "architecture (%s); \"fetcher\": {\"seccomp\": false} in the configuration "
+                  "runs it without one",
+                  syscall_filter_native_name());
+        return -EAFNOSUPPORT;
+}
+
 int privsep_run(const struct broker_config *cfg, int (*fn)(void *userdata), void *userdata) {
+        int r = privsep_refuse_unfiltered(cfg);
+        if (r < 0)
+                return r;
         fflush(NULL);
         pid_t pid = fork();
         if (pid < 0)
                 return log_error_errno(errno, "secret fetcher: cannot fork");
         if (pid == 0) {
-                int r = privsep_enter(cfg, NULL, NULL, NULL, -1);
+                r = privsep_enter(cfg, NULL, NULL, NULL, -1);
                 if (r >= 0)
                         r = fn(userdata);
                 fflush(NULL);
@@ -482,6 +359,8 @@ int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out) {
         int sv[2];
         privsep_child_status = 0;
+        if (privsep_refuse_unfiltered(cfg) < 0)
+                return -EAFNOSUPPORT;
         if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
                 return log_error_errno(errno, "secret fetcher: cannot create its socket");
         pid_t pid = fork();

@@ -11,9 +11,12 @@
  * no_new_privs and reads the store (root's files) as uid 0. Then it becomes the configuration's
  * fetcher uid and gid (broker_config.fetch_uid, 65534 by default) with no capability, non-dumpable,
  * under a seccomp allow-list of what libcurl, OpenSSL, the resolver and the parsers call
- * (privsep.c): everything else, mount and namespace calls, ptrace, exec, prctl, kill, uid changes
- * among them, fails with EPERM; clone may not ask for a namespace and tgkill reaches only itself.
- * Only then does it talk to the network.
+ * (syscall_filter.h): everything else, mount and namespace calls, ptrace, exec, prctl, kill, uid
+ * changes among them, fails with EPERM; clone may not ask for a namespace and tgkill reaches
+ * only itself. Only then does it talk to the network. Capabilities go through libcap-ng, which
+ * knows which ones the running kernel has. Where lockbox has no filter for the architecture,
+ * every function below refuses before it forks (one line), unless the configuration says
+ * "fetcher": {"seccomp": false}.
  *
  * The values come back over a SOCK_SEQPACKET socket in three kinds of messages (a secret's
  * header with its metadata, chunks of its value, and a final status), read straight into
@@ -39,3 +42,9 @@ int privsep_revoke_leases(const struct broker_config *cfg, const char *role_name
 /* `check` for a backend type other than the store, in such a child: reach it, log in; one line
  * printed. -EOPNOTSUPP (logged) for a type without a check. */
 int privsep_check(const struct broker_config *cfg, const struct backend_config *b);
+
+/* How the fetcher is confined here, for check and status: PRIVSEP_FILTERED (its seccomp filter),
+ * PRIVSEP_UNFILTERED (turned off by the configuration), or -EAFNOSUPPORT (no filter for this
+ * architecture and not turned off: every fetch is refused). */
+enum { PRIVSEP_FILTERED = 0, PRIVSEP_UNFILTERED = 1 };
+int privsep_filter_state(const struct broker_config *cfg);

@@ -78,10 +78,11 @@ static int config_parse_top(const struct config_ctx *x, const json_t *root,
 }
 
 /* "fetcher": {"uid": N, "gid": N}: whom the secret fetcher runs as. Not root (the point of
- * dropping), not -1 (setresuid's "unchanged"), within the kernel's 32 bits. */
+ * dropping), not -1 (setresuid's "unchanged"), within the kernel's 32 bits. "seccomp": false
+ * runs it without its system call filter (where lockbox has none for the architecture). */
 static int config_parse_fetcher(const struct config_ctx *x, const json_t *root,
                                 struct broker_config *c) {
-        static const char *const keys[] = {"uid", "gid", NULL};
+        static const char *const keys[] = {"uid", "gid", "seccomp", NULL};
         const json_t *f = json_object_get(root, "fetcher");
         if (!f)
                 return 0;
@@ -103,6 +104,10 @@ static int config_parse_fetcher(const struct config_ctx *x, const json_t *root,
                 else
                         c->fetch_uid = (uid_t)json_integer_value(v);
         }
+        const json_t *v = json_object_get(f, "seccomp");
+        if (v && !json_is_boolean(v))
+                return config_fail(x, "fetcher.seccomp", "must be true or false");
+        c->fetch_seccomp = !json_is_false(v);
         return 0;
 }
 
@@ -234,6 +239,7 @@ static int config_new_default(struct broker_config **ret) {
         c->timeout_ms = 10000;
         c->fetch_uid = CONFIG_DEFAULT_FETCH_ID;
         c->fetch_gid = CONFIG_DEFAULT_FETCH_ID;
+        c->fetch_seccomp = true;
         if (!c->state_dir || !c->default_dir) {
                 config_free(c);
                 return -ENOMEM;

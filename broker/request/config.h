@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -36,6 +37,8 @@ struct broker_config {
         /* The uid and gid the secret fetcher drops to (privsep.h); "fetcher" in the file. */
         uid_t fetch_uid;
         gid_t fetch_gid;
+        /* false: the fetcher runs without its seccomp filter ("fetcher": {"seccomp": false}). */
+        bool fetch_seccomp;
         struct backend_config *backends;
         size_t n_backends;
         struct role *roles;

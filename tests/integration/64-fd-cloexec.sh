@@ -4,8 +4,9 @@
 # (place and poststop), inject, status, revoke, check and the store commands; every syscall
 # that returns a new fd must have asked for close-on-exec (O_CLOEXEC, SOCK_CLOEXEC,
 # MFD_CLOEXEC, F_DUPFD_CLOEXEC, FSOPEN_CLOEXEC, ...), or set FD_CLOEXEC on it before the next
-# fd of that number (libsodium and glibc's fdopendir do that). The only other exception is the
-# watcher putting /dev/null on its own stdin, stdout and stderr (dup2 onto 0-2).
+# fd of that number (libsodium and glibc's fdopendir do that). The only other exceptions are the
+# watcher putting /dev/null on its own stdin, stdout and stderr (dup2 onto 0-2), and libcap-ng
+# reading /proc/sys/kernel/cap_last_cap before main (see leaks).
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
 command -v strace >/dev/null 2>&1 || skip "strace is not installed (make deps)"
@@ -57,6 +58,10 @@ for line in open(sys.argv[1]):
             continue  # F_GETFD, F_SETFL, F_ADD_SEALS...: no new fd
     if name == "pidfd_open":
         continue  # always close-on-exec (pidfd_open(2))
+    if name == "openat" and args.startswith('AT_FDCWD, "/proc/sys/kernel/cap_last_cap", O_RDONLY'):
+        # libcap-ng's constructor (0.8.3 and upstream alike) reads the kernel's last capability
+        # without O_CLOEXEC and closes it at once, before main: one thread, no fork, no exec.
+        continue
     if name in ("dup2", "dup3") and re.search(r",\s*[012](,|$)", args):
         continue  # stdio onto /dev/null: stdio is meant to stay open
     # The same number again: the earlier fd was closed without ever being close-on-exec.

@@ -185,6 +185,15 @@ START_TEST(test_defaults_values) {
         /* The fetcher's ids: nobody's unless set, each on its own. */
         ck_assert_uint_eq(c->fetch_uid, 65534);
         ck_assert_uint_eq(c->fetch_gid, 65534);
+        ck_assert(c->fetch_seccomp); /* the filter is on unless turned off */
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"fetcher\": {\"seccomp\": false}}", &c), 0);
+        ck_assert(!c->fetch_seccomp);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"fetcher\": {\"uid\": 7, \"seccomp\": true}}", &c), 0);
+        ck_assert(c->fetch_seccomp);
         config_free(c);
         c = NULL;
         ck_assert_int_eq(parse("{\"fetcher\": {\"uid\": 990}}", &c), 0);
@@ -231,6 +240,8 @@ static const struct rejection rejections[] = {
         {"{\"fetcher\": {\"uid\": \"nobody\"}}", "fetcher.uid: must be an integer from 1"},
         {"{\"fetcher\": []}", "fetcher: must be an object"},
         {"{\"fetcher\": {\"user\": 1}}", "fetcher.user: unknown key"},
+        {"{\"fetcher\": {\"seccomp\": 0}}", "fetcher.seccomp: must be true or false"},
+        {"{\"fetcher\": {\"seccomp\": \"off\"}}", "fetcher.seccomp: must be true or false"},
         {"{\"state_dir\": \"run\"}", "state_dir: must be an absolute path"},
         {"{\"state_dir\": 1}", "state_dir: must be an absolute path"},
         {"{\"audit_log\": \"/var/log/..\"}", "audit_log: must be an absolute path"},
@@ -537,7 +548,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_design_example);
         struct stat st;
         /* A host with a real config: the default path is not ours to test. */
-        unit_add_test_if(tc, lstat(CONFIG_DEFAULT_PATH, &st) < 0, test_embedded_default,
+        unit_add_test_if(tc, test_embedded_default, lstat(CONFIG_DEFAULT_PATH, &st) < 0,
                          "this host has " CONFIG_DEFAULT_PATH);
         tcase_add_test(tc, test_named_file_missing);
         tcase_add_test(tc, test_absent_sections);

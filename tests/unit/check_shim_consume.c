@@ -570,11 +570,14 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_nothing_mounted);
         const char *why = "needs root with CAP_SYS_ADMIN (a mount namespace and a tmpfs); "
                           "tests/integration covers it";
-        unit_add_test_if(tc, unit_can_mount(), test_consume_tmpfs, why);
-        unit_add_test_if(tc, unit_can_mount(), test_unmounted_not_empty_refused, why);
-        unit_add_test_if(tc, unit_can_mount(), test_wait_for_late_mount, why);
-        unit_add_test_if(tc, unit_can_mount(), test_tmpfs_without_manifest, why);
-        unit_add_test_if(tc, unit_can_mount(), test_dir_on_tmpfs_is_not_a_mount, why);
+        unit_add_test_if(tc, test_consume_tmpfs, unit_can_mount() && !unit_under_qemu(), why);
+        unit_add_test_if(tc, test_unmounted_not_empty_refused,
+                         unit_can_mount() && !unit_under_qemu(), why);
+        unit_add_test_if(tc, test_wait_for_late_mount, unit_can_mount() && !unit_under_qemu(), why);
+        unit_add_test_if(tc, test_tmpfs_without_manifest, unit_can_mount() && !unit_under_qemu(),
+                         why);
+        unit_add_test_if(tc, test_dir_on_tmpfs_is_not_a_mount,
+                         unit_can_mount() && !unit_under_qemu(), why);
         suite_add_tcase(s, tc);
         return s;
 }
