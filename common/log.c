@@ -37,6 +37,15 @@ const char *log_program(void) {
 }
 
 static int log_saved_fd = -1;
+static char log_last[512];
+
+void log_last_error(char *buf, size_t size) {
+        snprintf(buf, size, "%s", log_last);
+}
+
+void log_last_error_clear(void) {
+        log_last[0] = '\0';
+}
 
 int log_capture_begin(void) {
         if (log_saved_fd >= 0)
@@ -117,6 +126,8 @@ int log_internal(enum log_level level, int err, const char *fmt, ...) {
         for (size_t i = 0; i < len; i++)
                 if ((unsigned char)line[i] < 0x20 || line[i] == 0x7f)
                         line[i] = '?';
+        if (level == LOG_LEVEL_ERROR)
+                snprintf(log_last, sizeof log_last, "%.*s", (int)(len - (size_t)n), line + n);
         line[len++] = '\n';
         (void)write_full(log_fd, line, len);
         errno = saved;

@@ -40,6 +40,11 @@ void log_capture_last(const char *text, char *buf, size_t size);
 /* Write captured text (already formatted lines) to the log as it is now. */
 void log_capture_replay(const char *text);
 
+/* The last error line logged since log_last_error_clear, without "PROGRAM: ", into buf ("" for
+ * none). The warm fetch agent sends a failed fetch's one line to the hook that asked for it. */
+void log_last_error(char *buf, size_t size);
+void log_last_error_clear(void);
+
 /* Returns -abs(err) (or -EIO when err is 0) so callers can "return log_error_errno(r, ...)". */
 int log_internal(enum log_level level, int err, const char *fmt, ...) _printf_(3, 4);
 

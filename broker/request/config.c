@@ -13,10 +13,14 @@
 #include "config_parse.h"
 #include "config_roles.h"
 #include "manifest.h"
+#include "secret.h"
 
 #define CONFIG_TMPFS_MAX (64ULL * 1024 * 1024)
 #define CONFIG_TIMEOUT_MAX 600000
 #define CONFIG_NAME_MAX 64
+
+_Static_assert(sizeof(((struct broker_config *)NULL)->digest) == SECRET_HASH_BYTES,
+               "the digest is a hash_bytes()");
 
 /* DESIGN §3: without a config file, the local store and a role "default" allowing it. It goes
  * through the same parser as a file, so that the defaults cannot drift from what a file
@@ -64,7 +68,7 @@ static int config_get_path(const struct config_ctx *x, const json_t *obj, const 
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
         static const char *const keys[] = {"state_dir", "audit_log", "defaults", "fetcher",
-                                           "backends",  "roles",     NULL};
+                                           "agent",     "backends",  "roles",    NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
                 return r;
@@ -108,6 +112,33 @@ static int config_parse_fetcher(const struct config_ctx *x, const json_t *root,
         if (v && !json_is_boolean(v))
                 return config_fail(x, "fetcher.seccomp", "must be true or false");
         c->fetch_seccomp = !json_is_false(v);
+        return 0;
+}
+
+/* "agent": {"enabled": true|false, "idle_s": N}: the warm fetch agent (fetch/agent.h), on unless
+ * turned off; it exits after idle_s seconds without a request. */
+static int config_parse_agent(const struct config_ctx *x, const json_t *root,
+                              struct broker_config *c) {
+        static const char *const keys[] = {"enabled", "idle_s", NULL};
+        const json_t *a = json_object_get(root, "agent");
+        if (!a)
+                return 0;
+        if (!json_is_object(a))
+                return config_fail(x, "agent", "must be an object");
+        int r = config_check_keys(x, a, "agent", keys);
+        if (r < 0)
+                return r;
+        const json_t *v = json_object_get(a, "enabled");
+        if (v && !json_is_boolean(v))
+                return config_fail(x, "agent.enabled", "must be true or false");
+        c->agent_enabled = !json_is_false(v);
+        v = json_object_get(a, "idle_s");
+        if (v && (!json_is_integer(v) || json_integer_value(v) < 1 ||
+                  json_integer_value(v) > CONFIG_AGENT_IDLE_MAX))
+                return config_fail(x, "agent.idle_s", "must be an integer from 1 to %d",
+                                   CONFIG_AGENT_IDLE_MAX);
+        if (v)
+                c->agent_idle_s = (unsigned)json_integer_value(v);
         return 0;
 }
 
@@ -240,6 +271,8 @@ static int config_new_default(struct broker_config **ret) {
         c->fetch_uid = CONFIG_DEFAULT_FETCH_ID;
         c->fetch_gid = CONFIG_DEFAULT_FETCH_ID;
         c->fetch_seccomp = true;
+        c->agent_enabled = true;
+        c->agent_idle_s = CONFIG_DEFAULT_AGENT_IDLE_S;
         if (!c->state_dir || !c->default_dir) {
                 config_free(c);
                 return -ENOMEM;
@@ -285,6 +318,8 @@ int config_parse(const char *buf, size_t size, const char *origin, struct broker
         if (r >= 0)
                 r = config_parse_fetcher(&x, root, c);
         if (r >= 0)
+                r = config_parse_agent(&x, root, c);
+        if (r >= 0)
                 r = config_parse_backends(&x, root, c);
         if (r > 0)
                 r = config_add_default_store(c);
@@ -295,6 +330,7 @@ int config_parse(const char *buf, size_t size, const char *origin, struct broker
                 return log_error_errno(r, "config %s: cannot parse", x.origin);
         if (r < 0)
                 return r;
+        hash_bytes(buf, size, c->digest);
         *ret = TAKE_PTR(c);
         return 0;
 }

@@ -16,6 +16,8 @@
 #define CONFIG_DEFAULT_STORE_KEY "/etc/lockbox/store.key"
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_DEFAULT_FETCH_ID 65534 /* "nobody", the kernel's overflow uid and gid */
+#define CONFIG_DEFAULT_AGENT_IDLE_S 60
+#define CONFIG_AGENT_IDLE_MAX 86400
 
 struct backend_config {
         char *name; /* the key in "backends" and the BACKEND of refs */
@@ -39,6 +41,12 @@ struct broker_config {
         gid_t fetch_gid;
         /* false: the fetcher runs without its seccomp filter ("fetcher": {"seccomp": false}). */
         bool fetch_seccomp;
+        /* The warm fetch agent (fetch/agent.h): "agent": {"enabled": true, "idle_s": 60}. */
+        bool agent_enabled;
+        unsigned agent_idle_s;
+        /* BLAKE2b of the bytes parsed (the file, or the embedded default): the agent compares
+         * it with a hook's to tell that it serves another configuration. */
+        uint8_t digest[32];
         struct backend_config *backends;
         size_t n_backends;
         struct role *roles;

@@ -206,6 +206,31 @@ START_TEST(test_defaults_values) {
 }
 END_TEST
 
+/* The warm fetch agent: on with 60 s unless said otherwise; the digest is the bytes'. */
+START_TEST(test_agent_values) {
+        _cleanup_config_ struct broker_config *c = NULL, *d = NULL, *e = NULL;
+        ck_assert_int_eq(parse("{}", &c), 0);
+        ck_assert(c->agent_enabled);
+        ck_assert_uint_eq(c->agent_idle_s, 60);
+        ck_assert_int_eq(parse("{\"agent\": {\"enabled\": false, \"idle_s\": 86400}}", &d), 0);
+        ck_assert(!d->agent_enabled);
+        ck_assert_uint_eq(d->agent_idle_s, 86400);
+        ck_assert_int_eq(parse("{\"agent\": {\"idle_s\": 1}}", &e), 0);
+        ck_assert(e->agent_enabled);
+        ck_assert_uint_eq(e->agent_idle_s, 1);
+        /* Any other byte is another configuration, for the agent too. */
+        ck_assert(memcmp(c->digest, d->digest, sizeof c->digest) != 0);
+        config_free(d);
+        d = NULL;
+        ck_assert_int_eq(parse("{ }", &d), 0);
+        ck_assert(memcmp(c->digest, d->digest, sizeof c->digest) != 0);
+        config_free(d);
+        d = NULL;
+        ck_assert_int_eq(parse("{}", &d), 0);
+        ck_assert(memcmp(c->digest, d->digest, sizeof c->digest) == 0);
+}
+END_TEST
+
 struct rejection {
         const char *json;
         const char *message; /* what the one log line says after "config F: " */
@@ -242,6 +267,12 @@ static const struct rejection rejections[] = {
         {"{\"fetcher\": {\"user\": 1}}", "fetcher.user: unknown key"},
         {"{\"fetcher\": {\"seccomp\": 0}}", "fetcher.seccomp: must be true or false"},
         {"{\"fetcher\": {\"seccomp\": \"off\"}}", "fetcher.seccomp: must be true or false"},
+        {"{\"agent\": []}", "agent: must be an object"},
+        {"{\"agent\": {\"idle\": 5}}", "agent.idle: unknown key"},
+        {"{\"agent\": {\"enabled\": 1}}", "agent.enabled: must be true or false"},
+        {"{\"agent\": {\"idle_s\": 0}}", "agent.idle_s: must be an integer from 1 to 86400"},
+        {"{\"agent\": {\"idle_s\": 86401}}", "agent.idle_s: must be an integer from 1"},
+        {"{\"agent\": {\"idle_s\": \"60\"}}", "agent.idle_s: must be an integer from 1"},
         {"{\"state_dir\": \"run\"}", "state_dir: must be an absolute path"},
         {"{\"state_dir\": 1}", "state_dir: must be an absolute path"},
         {"{\"audit_log\": \"/var/log/..\"}", "audit_log: must be an absolute path"},
@@ -553,6 +584,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_named_file_missing);
         tcase_add_test(tc, test_absent_sections);
         tcase_add_test(tc, test_defaults_values);
+        tcase_add_test(tc, test_agent_values);
         tcase_add_loop_test(tc, test_rejections, 0, (int)ARRAY_SIZE(rejections));
         tcase_add_test(tc, test_regex_ordinary);
         tcase_add_test(tc, test_regex_total_budget);
