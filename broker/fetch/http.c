@@ -11,9 +11,6 @@
 #include "http_curl.h"
 #include "log.h"
 
-#define HTTP_BACKOFF_BASE_MS 100
-#define HTTP_BACKOFF_MAX_MS 2000
-#define HTTP_RETRY_AFTER_MAX_MS 5000
 /* HTTP/1.1 servers (no multiplexing): at most this many parallel connections to one host;
  * further requests queue for a kept-alive one. */
 #define HTTP_MAX_HOST_CONNECTIONS 6
@@ -30,7 +27,19 @@ struct http_client {
         char *pinned_pubkey;
         uint64_t deadline_ms;
         size_t max_response;
+        struct http_client_stats stats;
+        /* Kept (http_keep_clients): found again by key (the address and TLS settings,
+         * NUL-separated), used by that many batches now, and a share handle that keeps TLS
+         * sessions and DNS answers between transfers. */
+        struct http_client *next_kept;
+        char *kept_key;
+        size_t kept_key_size;
+        unsigned users;
+        CURLSH *share;
 };
+
+static bool http_keeping;
+static struct http_client *http_kept;
 
 uint64_t http_now_ms(void) {
         struct timespec ts;
@@ -80,12 +89,25 @@ static size_t http_write(char *ptr, size_t size, size_t nmemb, void *userdata) {
 }
 
 /* libcurl creates its sockets without SOCK_CLOEXEC; a hook that forks (the watcher) or a
- * runtime that execs must not inherit one (DESIGN §10.4). */
+ * runtime that execs must not inherit one (DESIGN §10.4). Counted, with the close below, for the
+ * agent's status. */
 static curl_socket_t http_open_socket(void *clientp, curlsocktype purpose,
                                       struct curl_sockaddr *a) {
-        (void)clientp;
+        struct http_client *c = clientp;
         (void)purpose;
-        return socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+        int fd = socket(a->family, a->socktype | SOCK_CLOEXEC, a->protocol);
+        if (fd >= 0 && c) {
+                c->stats.connections++;
+                c->stats.connections_opened++;
+        }
+        return fd;
+}
+
+static int http_close_socket(void *clientp, curl_socket_t fd) {
+        struct http_client *c = clientp;
+        if (c && c->stats.connections)
+                c->stats.connections--;
+        return close(fd);
 }
 
 /* ---- requests ----------------------------------------------------------------------------- */
@@ -239,13 +261,109 @@ static int http_read_pem(const char *path, struct secret **ret, const char *why_
         return r;
 }
 
+/* ---- kept clients (the agent) --------------------------------------------------------------- */
+
+void http_keep_clients(void) {
+        http_keeping = true;
+}
+
+/* address and every TLS setting, NUL-separated (NULL and "" differ: a marker byte each). */
+static int http_kept_key(const char *address, const struct http_tls *tls, char **ret,
+                         size_t *ret_size) {
+        const char *parts[] = {address,       tls->ca_file,     tls->cert_file,
+                               tls->key_file, tls->server_name, tls->pinned_pubkey};
+        size_t size = 0;
+        for (size_t i = 0; i < ARRAY_SIZE(parts); i++)
+                size += 2 + (parts[i] ? strlen(parts[i]) : 0);
+        char *k = malloc(size), *p = k;
+        if (!k)
+                return -ENOMEM;
+        for (size_t i = 0; i < ARRAY_SIZE(parts); i++) {
+                size_t n = parts[i] ? strlen(parts[i]) : 0;
+                *p++ = parts[i] ? '+' : '-';
+                memcpy(p, parts[i] ? parts[i] : "", n);
+                p[n] = '\0';
+                p += n + 1;
+        }
+        *ret = k;
+        *ret_size = size;
+        return 0;
+}
+
+static struct http_client *http_kept_find(const char *key, size_t size) {
+        for (struct http_client *c = http_kept; c; c = c->next_kept)
+                if (c->kept_key_size == size && memcmp(c->kept_key, key, size) == 0)
+                        return c;
+        return NULL;
+}
+
+/* A new client joins the kept ones: its share handle keeps TLS sessions and DNS answers. */
+static int http_kept_add(struct http_client *c, char *key, size_t size) {
+        c->share = curl_share_init();
+        if (!c->share)
+                return -ENOMEM;
+        if (curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION) !=
+                    CURLSHE_OK ||
+            curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
+                return log_error_errno(-EIO, "libcurl: cannot share TLS sessions");
+        c->kept_key = key;
+        c->kept_key_size = size;
+        c->users = 1;
+        c->next_kept = http_kept;
+        http_kept = c;
+        return 0;
+}
+
+void http_kept_clients(void (*fn)(const struct http_client_stats *s, void *userdata),
+                       void *userdata) {
+        for (struct http_client *c = http_kept; c; c = c->next_kept) {
+                c->stats.address = c->kept_key + 1; /* the key's first part, past its marker */
+                fn(&c->stats, userdata);
+        }
+}
+
+static int http_client_make(const char *address, const struct http_tls *tls, uint64_t deadline_ms,
+                            struct http_client **ret, const char **ret_why);
+
 int http_client_new(const char *address, const struct http_tls *tls, uint64_t deadline_ms,
                     struct http_client **ret, const char **ret_why) {
+        _cleanup_free_ char *key = NULL;
+        size_t size = 0;
+        *ret_why = NULL;
+        if (!http_keeping)
+                return http_client_make(address, tls, deadline_ms, ret, ret_why);
+        int r = http_kept_key(address, tls, &key, &size);
+        if (r < 0)
+                return r;
+        struct http_client *c = http_kept_find(key, size);
+        if (c) {
+                c->deadline_ms = deadline_ms;
+                c->max_response = HTTP_MAX_RESPONSE_DEFAULT;
+                c->users++;
+                *ret = c;
+                return 0;
+        }
+        r = http_client_make(address, tls, deadline_ms, &c, ret_why);
+        if (r < 0)
+                return r;
+        r = http_kept_add(c, key, size);
+        if (r < 0) {
+                c->users = 0;
+                c->kept_key = NULL; /* still ours: freed on return */
+                http_client_free(c);
+                return r;
+        }
+        TAKE_PTR(key);
+        *ret = c;
+        return 0;
+}
+
+static int http_client_make(const char *address, const struct http_tls *tls, uint64_t deadline_ms,
+                            struct http_client **ret, const char **ret_why) {
         _cleanup_http_client_ struct http_client *c = calloc(1, sizeof *c);
         const char *why = NULL;
         int r;
 
-        *ret_why = NULL;
         if (!c)
                 return -ENOMEM;
         c->deadline_ms = deadline_ms;
@@ -281,6 +399,10 @@ int http_client_new(const char *address, const struct http_tls *tls, uint64_t de
 struct http_client *http_client_free(struct http_client *c) {
         if (!c)
                 return NULL;
+        if (c->users > 0) { /* kept: the next batch finds it again */
+                c->users--;
+                return NULL;
+        }
         if (c->multi)
                 curl_multi_cleanup(c->multi);
         if (c->connect_to)
@@ -290,6 +412,9 @@ struct http_client *http_client_free(struct http_client *c) {
         secret_free(c->cert);
         secret_free(c->key);
         free(c->pinned_pubkey);
+        if (c->share)
+                curl_share_cleanup(c->share);
+        free(c->kept_key);
         free(c);
         return NULL;
 }
@@ -408,6 +533,11 @@ static int http_easy_new(struct http_client *c, struct http_request *r) {
          * write callback catches a body without one. */
         HTTP_SETOPT(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max_response);
         HTTP_SETOPT(e, CURLOPT_PRIVATE, r);
+        HTTP_SETOPT(e, CURLOPT_OPENSOCKETDATA, c);
+        HTTP_SETOPT(e, CURLOPT_CLOSESOCKETFUNCTION, http_close_socket);
+        HTTP_SETOPT(e, CURLOPT_CLOSESOCKETDATA, c);
+        if (c->share)
+                HTTP_SETOPT(e, CURLOPT_SHARE, c->share);
         /* Replies are small and a batch holds a transfer a secret: 4 KiB receive buffers
          * instead of 16 KiB keep 100 parallel reads about 1 MiB lighter. */
         HTTP_SETOPT(e, CURLOPT_BUFFERSIZE, 4096L);
@@ -423,75 +553,8 @@ static int http_start(struct http_client *c, struct http_request *r, uint64_t no
         if (curl_multi_add_handle(c->multi, r->easy) != CURLM_OK)
                 return log_error_errno(-EIO, "libcurl: cannot start a transfer");
         r->in_multi = true;
+        c->stats.requests++;
         return 0;
-}
-
-/* ---- outcomes and retries ----------------------------------------------------------------- */
-
-static bool http_status_is_retried(long status) {
-        return status == 412 || status == 429 || (status >= 500 && status <= 599 && status != 501);
-}
-
-/* A fixed phrase and an errno for each transport failure, and whether another try can help. */
-static int http_transport_error(CURLcode code, bool too_large, const char **why, bool *retry) {
-        *retry = false;
-        if (too_large || code == CURLE_FILESIZE_EXCEEDED)
-                return *why = "response too large", -EFBIG;
-        switch (code) {
-        case CURLE_PEER_FAILED_VERIFICATION:
-                *why = "TLS: the server's certificate is not trusted (ca_file) or not for this "
-                       "name (server_name)";
-                return -EPERM;
-        case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-                return *why = "TLS: the server's public key does not match pinned_pubkey", -EPERM;
-        case CURLE_SSL_CERTPROBLEM:
-                return *why = "TLS: cannot use the client certificate (cert_file, key_file)",
-                       -EINVAL;
-        case CURLE_SSL_CACERT_BADFILE:
-                return *why = "TLS: cannot read ca_file", -EINVAL;
-        case CURLE_UNSUPPORTED_PROTOCOL:
-                return *why = "refused: not https", -EPROTO;
-        case CURLE_OPERATION_TIMEDOUT:
-                return *why = "timed out (timeout_ms)", -ETIMEDOUT;
-        case CURLE_COULDNT_RESOLVE_HOST:
-                *retry = true;
-                return *why = "cannot resolve the server's name", -EHOSTUNREACH;
-        case CURLE_COULDNT_CONNECT:
-                *retry = true;
-                return *why = "cannot connect", -ECONNREFUSED;
-        case CURLE_SSL_CONNECT_ERROR:
-                *retry = true;
-                return *why = "TLS handshake failed", -ECONNRESET;
-        case CURLE_SEND_ERROR:
-        case CURLE_RECV_ERROR:
-        case CURLE_GOT_NOTHING:
-        case CURLE_PARTIAL_FILE:
-        case CURLE_HTTP2:
-        case CURLE_HTTP2_STREAM:
-                *retry = true;
-                return *why = "connection lost", -ECONNRESET;
-        default:
-                /* libcurl's own fixed text for its code: never anything the server sent. */
-                return *why = curl_easy_strerror(code), -EIO;
-        }
-}
-
-static uint64_t http_backoff_ms(unsigned attempt, CURL *e, long status) {
-        uint64_t base = (uint64_t)HTTP_BACKOFF_BASE_MS << (attempt > 5 ? 5 : attempt - 1);
-        if (base > HTTP_BACKOFF_MAX_MS)
-                base = HTTP_BACKOFF_MAX_MS;
-        /* Full spread around the base, so that hooks failing together do not retry together. */
-        uint64_t ms = base / 2 + randombytes_uniform((uint32_t)base + 1);
-        curl_off_t after = 0;
-        if ((status == 429 || status == 503) &&
-            curl_easy_getinfo(e, CURLINFO_RETRY_AFTER, &after) == CURLE_OK && after > 0) {
-                uint64_t ra = (uint64_t)after * 1000;
-                if (ra > HTTP_RETRY_AFTER_MAX_MS)
-                        ra = HTTP_RETRY_AFTER_MAX_MS;
-                if (ra > ms)
-                        ms = ra;
-        }
-        return ms;
 }
 
 static void http_outcome(struct http_client *c, struct http_request *r, CURLcode code) {
@@ -609,23 +672,4 @@ int http_perform(struct http_client *c, struct http_request *const *reqs, size_t
                 if (curl_multi_poll(c->multi, NULL, 0, (int)wait, NULL) != CURLM_OK)
                         return log_error_errno(-EIO, "libcurl: poll failed");
         }
-}
-
-const char *http_status_phrase(long status) {
-        static const struct {
-                long status;
-                const char *phrase;
-        } phrases[] = {
-                {400, "bad request"},           {401, "unauthorized"},
-                {403, "permission denied"},     {404, "not found"},
-                {405, "method not allowed"},    {412, "precondition failed"},
-                {413, "request too large"},     {429, "too many requests"},
-                {500, "internal server error"}, {501, "not implemented"},
-                {502, "bad gateway"},           {503, "service unavailable"},
-                {504, "gateway timeout"},
-        };
-        for (size_t i = 0; i < ARRAY_SIZE(phrases); i++)
-                if (phrases[i].status == status)
-                        return phrases[i].phrase;
-        return "unexpected status";
 }

@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 
+#include "http_status.h"
 #include "macro.h"
 
 /*
@@ -48,6 +49,25 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct http_client *, http_client_free);
 void http_client_set_max_response(struct http_client *c, size_t max);
 uint64_t http_client_deadline(const struct http_client *c);
 
+/*
+ * The warm fetch agent (agent.h) keeps its clients: once this is called, http_client_new returns
+ * the client made earlier for the same address and TLS settings, with the new deadline (each
+ * request has its own), and http_client_free leaves it with its connections and its TLS
+ * sessions (a share handle) for the next batch. A hook never calls it: its clients live for one
+ * batch, as before.
+ */
+void http_keep_clients(void);
+
+struct http_client_stats {
+        const char *address; /* as the backend's configuration wrote it */
+        unsigned connections; /* open now */
+        unsigned connections_opened; /* since the client was made */
+        uint64_t requests; /* transfers started, retries included */
+};
+/* Each kept client, for the agent's status. */
+void http_kept_clients(void (*fn)(const struct http_client_stats *s, void *userdata),
+                       void *userdata);
+
 /* A response body: sodium_malloc'd (locked, guard pages, wiped when freed). */
 struct http_body {
         unsigned char *data;
@@ -92,6 +112,3 @@ void http_request_done(struct http_request *r);
  * fields, a negative errno only for a local failure (memory, libcurl setup).
  */
 int http_perform(struct http_client *c, struct http_request *const *reqs, size_t n);
-
-/* A short, fixed phrase for a status code ("not found", "service unavailable"). */
-const char *http_status_phrase(long status);

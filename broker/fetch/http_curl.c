@@ -34,12 +34,15 @@ static int http_curl_load(void) {
                 "curl_url_cleanup",
                 "curl_url_get",
                 "curl_url_set",
+                "curl_share_init",
+                "curl_share_setopt",
+                "curl_share_cleanup",
         };
         _Static_assert(sizeof http_curl == ARRAY_SIZE(names) * sizeof(void (*)(void)),
                        "one name a pointer, in order");
         void (*fns[ARRAY_SIZE(names)])(void);
 
-        if (http_curl.url_set)
+        if (http_curl.share_cleanup)
                 return 0;
         /* RTLD_NOW: every symbol bound here, not at a first call under a tighter filter. */
         void *h = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);

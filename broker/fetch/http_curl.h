@@ -36,6 +36,9 @@ struct http_curl {
         void (*url_cleanup)(CURLU *);
         CURLUcode (*url_get)(const CURLU *, CURLUPart, char **, unsigned);
         CURLUcode (*url_set)(CURLU *, CURLUPart, const char *, unsigned);
+        CURLSH *(*share_init)(void);
+        CURLSHcode (*share_setopt)(CURLSH *, CURLSHoption, ...);
+        CURLSHcode (*share_cleanup)(CURLSH *);
 };
 extern struct http_curl http_curl;
 
@@ -44,6 +47,7 @@ extern struct http_curl http_curl;
 #undef curl_easy_setopt
 #undef curl_easy_getinfo
 #undef curl_multi_setopt
+#undef curl_share_setopt
 #define curl_global_init_mem http_curl.global_init_mem
 #define curl_easy_init http_curl.easy_init
 #define curl_easy_setopt http_curl.easy_setopt
@@ -65,6 +69,9 @@ extern struct http_curl http_curl;
 #define curl_url_cleanup http_curl.url_cleanup
 #define curl_url_get http_curl.url_get
 #define curl_url_set http_curl.url_set
+#define curl_share_init http_curl.share_init
+#define curl_share_setopt http_curl.share_setopt
+#define curl_share_cleanup http_curl.share_cleanup
 
 /* Once per process, before anything else touches libcurl: load it and set its allocator,
  * which wipes on free. Idempotent. */
