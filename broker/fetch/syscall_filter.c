@@ -114,6 +114,14 @@ const char *const syscall_filter_allowed[] = {
         NULL,
 };
 
+/* The agent takes each hook's connection from the listening socket root bound for it
+ * (accept4, with SOCK_CLOEXEC); poll, recvmsg, sendmsg and getsockopt(SO_PEERCRED) are on the
+ * list above already, for libcurl. Nothing else: the agent never opens a file, forks or execs. */
+const char *const syscall_filter_agent_extra[] = {
+        "accept4",
+        NULL,
+};
+
 static uint32_t syscall_filter_pretended;
 
 void syscall_filter_pretend_native(uint32_t arch) {
@@ -194,7 +202,8 @@ static int syscall_filter_conditions(scmp_filter_ctx ctx, pid_t self) {
                                 SCMP_A0_32(SCMP_CMP_EQ, (uint32_t)self));
 }
 
-int syscall_filter_build(uint32_t arch, pid_t self, scmp_filter_ctx *ret) {
+int syscall_filter_build(uint32_t arch, pid_t self, enum syscall_filter_kind kind,
+                         scmp_filter_ctx *ret) {
         if (!syscall_filter_arch_supported(arch))
                 return -EAFNOSUPPORT;
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ERRNO(EPERM));
@@ -211,6 +220,9 @@ int syscall_filter_build(uint32_t arch, pid_t self, scmp_filter_ctx *ret) {
         }
         for (size_t i = 0; r >= 0 && syscall_filter_allowed[i]; i++)
                 r = syscall_filter_allow(ctx, arch, syscall_filter_allowed[i]);
+        for (size_t i = 0; r >= 0 && kind == SYSCALL_FILTER_AGENT && syscall_filter_agent_extra[i];
+             i++)
+                r = syscall_filter_allow(ctx, arch, syscall_filter_agent_extra[i]);
         if (r >= 0)
                 r = syscall_filter_conditions(ctx, self);
         if (r < 0)
@@ -219,11 +231,11 @@ int syscall_filter_build(uint32_t arch, pid_t self, scmp_filter_ctx *ret) {
         return 0;
 }
 
-int syscall_filter_load(void) {
+int syscall_filter_load(enum syscall_filter_kind kind) {
         if (!syscall_filter_arch_supported(syscall_filter_native()))
                 return -EAFNOSUPPORT;
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = NULL;
-        int r = syscall_filter_build(seccomp_arch_native(), getpid(), &ctx);
+        int r = syscall_filter_build(seccomp_arch_native(), getpid(), kind, &ctx);
         if (r < 0)
                 return r;
         return seccomp_load(ctx);

@@ -30,6 +30,16 @@ extern const size_t syscall_filter_n_arches;
  * not have (poll, epoll_wait on aarch64) is left out of that architecture's filter. */
 extern const char *const syscall_filter_allowed[];
 
+/* The warm fetch agent's (agent.h) few calls beyond the fetcher's, NULL-terminated: it is the
+ * same fetcher, living on and taking its requests from a listening socket. */
+extern const char *const syscall_filter_agent_extra[];
+
+/* Which process the filter is for: the fetch child (privsep.h) or the agent. */
+enum syscall_filter_kind {
+        SYSCALL_FILTER_FETCHER,
+        SYSCALL_FILTER_AGENT,
+};
+
 /* The flags clone may not carry: each asks for a new namespace (a user namespace would give
  * capabilities back, inside it). CLONE_NEWTIME is clone3's and unshare's only (its bit is
  * CSIGNAL's in clone). */
@@ -47,13 +57,14 @@ const char *syscall_filter_arch_name(uint32_t arch);
  * and its audit arch number. A static buffer. */
 const char *syscall_filter_native_name(void);
 
-/* The filter for arch (one of syscall_filter_arches, native or not: libseccomp builds any), for
- * the process self (tgkill's only target). -EAFNOSUPPORT for another architecture. */
-int syscall_filter_build(uint32_t arch, pid_t self, scmp_filter_ctx *ret);
+/* The filter of kind for arch (one of syscall_filter_arches, native or not: libseccomp builds
+ * any), for the process self (tgkill's only target). -EAFNOSUPPORT for another architecture. */
+int syscall_filter_build(uint32_t arch, pid_t self, enum syscall_filter_kind kind,
+                         scmp_filter_ctx *ret);
 
 /* Build it for this process and load it (no_new_privs must be set). -EAFNOSUPPORT where the
  * native architecture is not covered. */
-int syscall_filter_load(void);
+int syscall_filter_load(enum syscall_filter_kind kind);
 
 /* Tests only: make syscall_filter_native() answer arch (0: the truth again), to see what an
  * architecture without a filter does. */

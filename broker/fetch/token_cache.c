@@ -15,6 +15,7 @@
 #include "fdutil.h"
 #include "http.h"
 #include "log.h"
+#include "token_memory.h"
 
 #define TOKEN_CACHE_MAGIC "lockbox-token 1"
 #define TOKEN_CACHE_VALUE_MAX 8192
@@ -188,6 +189,11 @@ int token_cache_parse(const void *data, size_t size, struct token_cache_entry *r
 
 /* Set by token_cache_preopen, in the secret fetcher: the directory, or why it failed. */
 static int token_cache_preopened = -1, token_cache_preopen_error;
+static bool token_cache_in_memory;
+
+void token_cache_keep_in_memory(void) {
+        token_cache_in_memory = true;
+}
 
 /* parent/name, created 0700 if missing, private, and owned by us (or by anyone, any_owner). */
 static int token_cache_private_dir(int parent, const char *name, bool any_owner, int *ret_fd) {
@@ -209,6 +215,10 @@ static int token_cache_private_dir(int parent, const char *name, bool any_owner,
 
 int token_cache_open(const char *state_dir, int *ret_dirfd) {
         _cleanup_close_ int top = -1;
+        if (token_cache_in_memory) {
+                *ret_dirfd = -1;
+                return 0;
+        }
         if (token_cache_preopen_error < 0)
                 return token_cache_preopen_error;
         if (token_cache_preopened >= 0) {
@@ -269,6 +279,8 @@ int token_cache_preopen(const char *state_dir, uid_t uid, gid_t gid) {
 int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret) {
         _cleanup_secret_ struct secret *text = NULL;
         struct stat st;
+        if (token_cache_in_memory)
+                return token_memory_load(name, ret);
 
         _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -290,6 +302,8 @@ int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret)
 
 int token_cache_store(int dirfd, const char *name, const struct token_cache_entry *e) {
         _cleanup_secret_ struct secret *text = NULL;
+        if (token_cache_in_memory)
+                return token_memory_store(name, e);
         int r = token_cache_format(e, &text);
         if (r < 0)
                 return r;
@@ -297,6 +311,10 @@ int token_cache_store(int dirfd, const char *name, const struct token_cache_entr
 }
 
 int token_cache_remove(int dirfd, const char *name) {
+        if (token_cache_in_memory) {
+                token_memory_remove(name);
+                return 0;
+        }
         if (unlinkat(dirfd, name, 0) < 0 && errno != ENOENT)
                 return negative_errno();
         return 0;
@@ -304,6 +322,10 @@ int token_cache_remove(int dirfd, const char *name) {
 
 int token_cache_lock(int dirfd, const char *name, uint64_t deadline_ms, int *ret_fd) {
         char lock[NAME_MAX + 1];
+        if (token_cache_in_memory) { /* one request at a time */
+                *ret_fd = -1;
+                return 0;
+        }
         if ((size_t)snprintf(lock, sizeof lock, "%s.lock", name) >= sizeof lock)
                 return -ENAMETOOLONG;
         _cleanup_close_ int fd =

@@ -57,6 +57,10 @@ int token_cache_open(const char *state_dir, int *ret_dirfd);
  * the fetcher could no longer do by path once it runs as uid. A failure is returned, and by
  * every later token_cache_open as well. */
 int token_cache_preopen(const char *state_dir, uid_t uid, gid_t gid);
+/* The warm fetch agent (agent.h): from now on the cache is this process's locked memory
+ * (token_memory.h), never a file: token_cache_open gives dirfd -1, and load, store, remove and
+ * lock work on memory. */
+void token_cache_keep_in_memory(void);
 /* -ENOENT when there is no entry; -EBADMSG (and the file removed) when it is corrupt. */
 int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret);
 int token_cache_store(int dirfd, const char *name, const struct token_cache_entry *e);

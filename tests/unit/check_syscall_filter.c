@@ -32,6 +32,9 @@ static const char expected_allowed[] =
         " sigaltstack restart_syscall getpid gettid getuid geteuid getgid getegid uname sysinfo"
         " prlimit64 getrandom getrusage exit exit_group ";
 
+/* The warm fetch agent's filter: the fetcher's, and these (its listening socket). */
+static const char expected_agent_extra[] = " accept4 ";
+
 /* Every architecture lockbox filters, with the ABIs its kernel also accepts from a 64-bit
  * process, which must kill it. */
 static const struct {
@@ -47,9 +50,10 @@ static const struct {
 
 /* The filter for arch, exported by fn (seccomp_export_pfc or _bpf) into a memfd; returned as a
  * NUL-terminated buffer (the caller frees it) and its size. */
-static char *export(uint32_t arch, int (*fn)(const scmp_filter_ctx, int), size_t *ret_size) {
+static char *export(uint32_t arch, enum syscall_filter_kind kind,
+                    int (*fn)(const scmp_filter_ctx, int), size_t *ret_size) {
         scmp_filter_ctx ctx = NULL;
-        ck_assert_int_eq(syscall_filter_build(arch, SELF, &ctx), 0);
+        ck_assert_int_eq(syscall_filter_build(arch, SELF, kind, &ctx), 0);
         int fd = memfd_create("filter", MFD_CLOEXEC);
         ck_assert_int_ge(fd, 0);
         ck_assert_int_eq(fn(ctx, fd), 0);
@@ -106,16 +110,34 @@ static void assert_rule(const char *pfc, uint32_t arch, const char *name, const 
                       got, want);
 }
 
+/* Each call of list allowed without a condition in pfc; returns how many rules that is. */
+static int assert_allowed(const char *pfc, uint32_t arch, const char *list) {
+        int rules = 0, used = 0;
+        char name[32];
+        for (const char *p = list; sscanf(p, " %31s%n", name, &used) == 1; p += used) {
+                if (seccomp_syscall_resolve_name_arch(arch, name) < 0)
+                        continue; /* not a call of this architecture's (poll on aarch64) */
+                assert_rule(pfc, arch, name, "    action ALLOW;\n");
+                rules++;
+        }
+        return rules;
+}
+
+/* The fetcher's filter (_i even) and the agent's (odd), for each architecture. */
 START_TEST(test_pfc_rules) {
-        const uint32_t arch = expected_arches[_i].arch;
+        const size_t a = (size_t)_i / 2;
+        const bool agent = _i % 2;
+        const uint32_t arch = expected_arches[a].arch;
         ck_assert_msg(syscall_filter_arch_supported(arch), "%s not supported",
-                      expected_arches[_i].name);
-        ck_assert_str_eq(syscall_filter_arch_name(arch), expected_arches[_i].name);
-        _cleanup_free_ char *pfc = export(arch, seccomp_export_pfc, NULL);
+                      expected_arches[a].name);
+        ck_assert_str_eq(syscall_filter_arch_name(arch), expected_arches[a].name);
+        _cleanup_free_ char *pfc =
+                export(arch, agent ? SYSCALL_FILTER_AGENT : SYSCALL_FILTER_FETCHER,
+                       seccomp_export_pfc, NULL);
         /* Exactly one architecture: this one. Any other ABI is "invalid", and that kills. */
         char line[128];
         snprintf(line, sizeof line, "\nif ($arch == %u)\n", arch);
-        ck_assert_msg(strstr(pfc, line), "no rules for %s", expected_arches[_i].name);
+        ck_assert_msg(strstr(pfc, line), "no rules for %s", expected_arches[a].name);
         ck_assert_int_eq(count(pfc, "if ($arch =="), 1);
         /* The end: what every other call gets, and what another ABI gets. */
         const char *tail = strstr(pfc, "  # default action\n");
@@ -127,16 +149,11 @@ START_TEST(test_pfc_rules) {
                                "#\n"
                                "# pseudo filter code end\n"
                                "#\n");
-        /* Each expected call, allowed without a condition; nothing else without one. */
-        int rules = 0;
-        char name[32];
-        int used = 0;
-        for (const char *p = expected_allowed; sscanf(p, " %31s%n", name, &used) == 1; p += used) {
-                if (seccomp_syscall_resolve_name_arch(arch, name) < 0)
-                        continue; /* not a call of this architecture's (poll on aarch64) */
-                assert_rule(pfc, arch, name, "    action ALLOW;\n");
-                rules++;
-        }
+        /* Each expected call, allowed without a condition; nothing else without one: the
+         * agent's calls in its own filter only. */
+        int rules = assert_allowed(pfc, arch, expected_allowed);
+        if (agent)
+                rules += assert_allowed(pfc, arch, expected_agent_extra);
         /* clone: no namespace flag in the low half (the high half is not the kernel's). */
         assert_rule(pfc, arch, "clone",
                     "    if ($a0.hi32 & 0x00000000 == 0)\n"
@@ -199,16 +216,21 @@ static uint32_t bpf_run(const struct sock_filter *f, size_t n, const struct secc
 
 /* What the filter for arch does with call name on ABI abi (AUDIT_ARCH_*; 0: one unknown to the
  * kernel) and first argument a0; nr_bits or'd into the call's number (x32's). */
-static uint32_t verdict(uint32_t arch, uint32_t abi, const char *name, uint32_t nr_bits,
-                        uint64_t a0) {
+static uint32_t verdict_of(enum syscall_filter_kind kind, uint32_t arch, uint32_t abi,
+                           const char *name, uint32_t nr_bits, uint64_t a0) {
         size_t size;
-        _cleanup_free_ char *bpf = export(arch, seccomp_export_bpf, &size);
+        _cleanup_free_ char *bpf = export(arch, kind, seccomp_export_bpf, &size);
         ck_assert_uint_eq(size % sizeof(struct sock_filter), 0);
         /* The call's number on that ABI (libseccomp's tokens are AUDIT_ARCH values). */
         int nr = seccomp_syscall_resolve_name_arch(abi ? abi : arch, name);
         ck_assert_int_ge(nr, 0);
         struct seccomp_data d = {.nr = (int)((uint32_t)nr | nr_bits), .arch = abi, .args = {a0}};
         return bpf_run((const struct sock_filter *)bpf, size / sizeof(struct sock_filter), &d);
+}
+
+static uint32_t verdict(uint32_t arch, uint32_t abi, const char *name, uint32_t nr_bits,
+                        uint64_t a0) {
+        return verdict_of(SYSCALL_FILTER_FETCHER, arch, abi, name, nr_bits, a0);
 }
 
 #define ALLOW SECCOMP_RET_ALLOW
@@ -239,6 +261,14 @@ START_TEST(test_bpf_verdicts) {
         /* x32 shares x86_64's AUDIT_ARCH; its calls carry bit 30 in the number. */
         if (arch == SCMP_ARCH_X86_64)
                 ck_assert_uint_eq(verdict(arch, arch, "read", 0x40000000, 0), KILL);
+        /* The agent: accept4 as well, where the fetch child may not; the rest as strict. */
+        const enum syscall_filter_kind ag = SYSCALL_FILTER_AGENT;
+        ck_assert_uint_eq(verdict(arch, arch, "accept4", 0, 0), DENY);
+        ck_assert_uint_eq(verdict_of(ag, arch, arch, "accept4", 0, 0), ALLOW);
+        ck_assert_uint_eq(verdict_of(ag, arch, arch, "read", 0, 0), ALLOW);
+        ck_assert_uint_eq(verdict_of(ag, arch, arch, "execve", 0, 0), DENY);
+        ck_assert_uint_eq(verdict_of(ag, arch, arch, "openat2", 0, 0), DENY);
+        ck_assert_uint_eq(verdict_of(ag, arch, arch, "clone", 0, thread | CLONE_NEWUSER), DENY);
 }
 END_TEST
 
@@ -253,11 +283,14 @@ START_TEST(test_supported_arches) {
         ck_assert(syscall_filter_arch_supported(syscall_filter_native()));
         ck_assert(!syscall_filter_arch_supported(SCMP_ARCH_PPC64LE));
         scmp_filter_ctx ctx = NULL;
-        ck_assert_int_eq(syscall_filter_build(SCMP_ARCH_PPC64LE, SELF, &ctx), -EAFNOSUPPORT);
+        ck_assert_int_eq(
+                syscall_filter_build(SCMP_ARCH_PPC64LE, SELF, SYSCALL_FILTER_FETCHER, &ctx),
+                -EAFNOSUPPORT);
         ck_assert_ptr_null(ctx);
         /* Pretending makes the native one unsupported: loading refuses, names the machine. */
         syscall_filter_pretend_native(SCMP_ARCH_PPC64LE);
-        ck_assert_int_eq(syscall_filter_load(), -EAFNOSUPPORT);
+        ck_assert_int_eq(syscall_filter_load(SYSCALL_FILTER_FETCHER), -EAFNOSUPPORT);
+        ck_assert_int_eq(syscall_filter_load(SYSCALL_FILTER_AGENT), -EAFNOSUPPORT);
         ck_assert_ptr_nonnull(strstr(syscall_filter_native_name(), "audit arch 0xc0000015"));
         syscall_filter_pretend_native(0);
         ck_assert_str_eq(syscall_filter_native_name(),
@@ -273,7 +306,7 @@ Suite *make_suite(void) {
                 fprintf(stderr, "libseccomp: API level %u, cannot set 3\n", seccomp_api_get());
         Suite *s = suite_create("syscall_filter");
         TCase *tc = tcase_create("filter");
-        tcase_add_loop_test(tc, test_pfc_rules, 0, ARRAY_SIZE(expected_arches));
+        tcase_add_loop_test(tc, test_pfc_rules, 0, 2 * ARRAY_SIZE(expected_arches));
         tcase_add_loop_test(tc, test_bpf_verdicts, 0, ARRAY_SIZE(expected_arches));
         tcase_add_test(tc, test_supported_arches);
         suite_add_tcase(s, tc);
