@@ -215,6 +215,11 @@ int backend_revoke_here(const struct broker_config *cfg, const char *role_name,
         return ret;
 }
 
+bool backend_is_local(const struct backend_config *b) {
+        const struct backend_type *t = backend_type_find(b->type);
+        return t && t->local;
+}
+
 bool backend_can_check(const struct backend_config *b) {
         const struct backend_type *t = backend_type_find(b->type);
         return t && t->check;

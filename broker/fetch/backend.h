@@ -25,6 +25,10 @@ int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
 int backend_revoke_here(const struct broker_config *cfg, const char *role_name,
                         const json_t *secrets);
 
+/* Whether the backend is read from root's files, not the network (the store): the secret
+ * fetcher reads it before it drops root, and the warm fetch agent never does. */
+bool backend_is_local(const struct backend_config *b);
+
 /* Whether the backend's type has a `check` in this build. */
 bool backend_can_check(const struct backend_config *b);
 

@@ -39,6 +39,8 @@ struct privsep_msg {
         int64_t lease_duration;
 };
 
+static int privsep_refuse_unfiltered(const struct broker_config *cfg);
+
 /* ---- the child -------------------------------------------------------------------------- */
 
 /* Still root, before anything talks to the network: open what the unprivileged half will
@@ -97,12 +99,12 @@ static int privsep_drop_uid(uid_t uid, gid_t gid) {
 /* The filter, or its absence where the configuration turned it off (check and status say so;
  * privsep_filter_refused stopped the fetch before the fork where it would be missing without
  * that word). */
-static int privsep_seccomp(const struct broker_config *cfg) {
+static int privsep_seccomp(const struct broker_config *cfg, enum syscall_filter_kind kind) {
         if (!cfg->fetch_seccomp) {
                 log_info("secret fetcher: no seccomp filter (\"fetcher\": {\"seccomp\": false})");
                 return 0;
         }
-        return syscall_filter_load();
+        return syscall_filter_load(kind);
 }
 
 static int privsep_send(int fd, const struct privsep_msg *m, const void *data, size_t size) {
@@ -168,27 +170,62 @@ static int privsep_enter(const struct broker_config *cfg, const struct role *rol
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot switch to uid %u gid %u",
                                        (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid);
-        r = privsep_seccomp(cfg);
+        r = privsep_seccomp(cfg, SYSCALL_FILTER_FETCHER);
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot install its seccomp filter");
         return 0;
 }
 
+int privsep_send_reply(int fd, const struct request *req, const struct fetched_secret *out,
+                       int status, const char *why) {
+        struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
+        int r = status;
+        for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
+                r = privsep_send_one(fd, (uint32_t)i, &out[i]);
+        done.status = r < 0 ? r : 0;
+        size_t len = r < 0 && why ? strnlen(why, PRIVSEP_STRING_MAX) : 0;
+        int s = privsep_send(fd, &done, why, len);
+        return r < 0 ? r : s;
+}
+
 static _noreturn_ void privsep_child(int fd, const struct broker_config *cfg,
                                      const struct role *role, const struct request *req) {
-        struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
         struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
         int r = out ? privsep_enter(cfg, role, req, out, fd)
                     : log_error_errno(-ENOMEM, "secret fetcher");
         if (r >= 0)
                 r = backend_fetch_some(cfg, role, req, out, BACKEND_REMOTE); /* logs its line */
-        for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
-                r = privsep_send_one(fd, (uint32_t)i, &out[i]);
+        /* The line is on the hook's stderr already: the reply need not carry it. */
+        r = privsep_send_reply(fd, req, out, r, NULL);
         if (out)
                 fetched_done(out, req->n_secrets);
-        done.status = r < 0 ? r : 0;
-        (void)privsep_send(fd, &done, NULL, 0);
         _exit(r < 0 ? 1 : 0);
+}
+
+int privsep_confine_agent(const struct broker_config *cfg, int listen_fd) {
+        const int keep[] = {listen_fd, log_get_fd()};
+        int r = privsep_refuse_unfiltered(cfg);
+        if (r < 0)
+                return r;
+        r = close_all_fds_except(keep, ARRAY_SIZE(keep));
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot close inherited fds");
+        r = credfile_preload(cfg);
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot open the credential files");
+        /* No token file while the agent runs: its logins stay in its locked memory. */
+        token_cache_keep_in_memory();
+        r = privsep_drop_caps();
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot drop capabilities");
+        r = privsep_drop_uid(cfg->fetch_uid, cfg->fetch_gid);
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot switch to uid %u gid %u",
+                                       (unsigned)cfg->fetch_uid, (unsigned)cfg->fetch_gid);
+        r = privsep_seccomp(cfg, SYSCALL_FILTER_AGENT);
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot install its seccomp filter");
+        return 0;
 }
 
 int privsep_filter_state(const struct broker_config *cfg) {
@@ -283,8 +320,21 @@ static int privsep_take_strings(const struct privsep_msg *m, const char *text, s
         return 0;
 }
 
-/* The child's status when it ended early with a fetch failure (it logged the line). */
+/* The child's status when it ended early with a fetch failure (it logged the line), and the
+ * line when the reply carried it (the agent's). */
 static int privsep_child_status;
+static char privsep_child_why[PRIVSEP_STRING_MAX + 1];
+
+/* A DONE message: its status and the failure's line, printable text only. */
+static int privsep_take_done(const struct privsep_msg *m, const char *text, size_t len) {
+        if (m->status > 0 || m->status < -4095 || (m->status == 0 && len) ||
+            len > PRIVSEP_STRING_MAX || !privsep_text_is_valid(text, len))
+                return -EBADMSG;
+        privsep_child_status = m->status;
+        memcpy(privsep_child_why, text, len);
+        privsep_child_why[len] = '\0';
+        return m->status < 0 ? -ECANCELED : 0;
+}
 
 static int privsep_recv_one(int fd, const struct secret_request *sr, uint32_t index,
                             uint64_t *total, struct fetched_secret *f) {
@@ -293,10 +343,8 @@ static int privsep_recv_one(int fd, const struct secret_request *sr, uint32_t in
         ssize_t n = privsep_recv(fd, &m, text, sizeof text);
         if (n < 0)
                 return (int)n;
-        if (m.type == PRIVSEP_DONE && m.status < 0) {
-                privsep_child_status = m.status; /* the child said why */
-                return -ECANCELED;
-        }
+        if (m.type == PRIVSEP_DONE && m.status < 0)
+                return privsep_take_done(&m, text, (size_t)n); /* the child said why */
         if (m.type != PRIVSEP_SECRET || m.index != index || m.present > 1 || m.has_mode > 1 ||
             (m.mode & ~0777U) || m.lease_duration < 0 || (!m.present && (m.size || !sr->optional)))
                 return -EBADMSG;
@@ -342,17 +390,25 @@ static int privsep_receive(int fd, const struct request *req, struct fetched_sec
                         return r;
         }
         struct privsep_msg m = {0};
-        char extra = 0;
-        ssize_t n = privsep_recv(fd, &m, &extra, 0);
+        static char text[PRIVSEP_STRING_MAX];
+        ssize_t n = privsep_recv(fd, &m, text, sizeof text);
         if (n < 0)
                 return (int)n;
-        if (m.type != PRIVSEP_DONE || m.index != req->n_secrets || n != 0 || m.status > 0)
+        if (m.type != PRIVSEP_DONE || m.index != req->n_secrets)
                 return -EBADMSG;
-        if (m.status < 0) {
-                privsep_child_status = m.status;
-                return -ECANCELED;
-        }
-        return 0;
+        return privsep_take_done(&m, text, (size_t)n);
+}
+
+int privsep_receive_reply(int fd, const struct request *req, struct fetched_secret *out,
+                          int *ret_status, const char **ret_why) {
+        privsep_child_status = 0;
+        privsep_child_why[0] = '\0';
+        int r = privsep_receive(fd, req, out);
+        if (r < 0)
+                fetched_done(out, req->n_secrets);
+        *ret_status = privsep_child_status;
+        *ret_why = privsep_child_why;
+        return r;
 }
 
 int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,

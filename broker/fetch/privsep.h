@@ -28,6 +28,24 @@
 int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 
+/*
+ * The warm fetch agent (agent.h) reuses both halves. The agent: privsep_confine_agent() gives a
+ * process that lives on the fetch child's confinement (every fd but listen_fd and the log's
+ * closed, the credential files opened as root, capabilities dropped, no_new_privs, the fetcher's
+ * uid and gid, the seccomp filter with the agent's few extra calls; its logins are kept in
+ * memory, token_cache_keep_in_memory), and privsep_send_reply() sends a request's values as the
+ * child does: each secret, then the end, whose status is the fetch's (why: its one line, sent
+ * along when the other side cannot see the fetcher's log). The hook: privsep_receive_reply()
+ * reads such a reply with every check the parent makes; on failure out is wiped, and when the
+ * fetcher reported a failure the result is -ECANCELED with its status and line (why, "" when it
+ * sent none) in ret_status and ret_why (valid until the next call).
+ */
+int privsep_confine_agent(const struct broker_config *cfg, int listen_fd);
+int privsep_send_reply(int fd, const struct request *req, const struct fetched_secret *out,
+                       int status, const char *why);
+int privsep_receive_reply(int fd, const struct request *req, struct fetched_secret *out,
+                          int *ret_status, const char **ret_why);
+
 /* fn(userdata) in such a child (the store not read): lease revocation and `check`, which talk
  * to the network and read what a server sent as well. 0 when fn returned >= 0, else -EIO; fn
  * logs its own failures. */
