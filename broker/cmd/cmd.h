@@ -29,3 +29,4 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv);
 int cmd_revoke(const struct broker_ctx *ctx, int argc, char **argv);
 int cmd_store(const struct broker_ctx *ctx, int argc, char **argv);
 int cmd_check(const struct broker_ctx *ctx, int argc, char **argv);
+int cmd_agent(const struct broker_ctx *ctx, int argc, char **argv);

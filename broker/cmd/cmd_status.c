@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "fetch/agent_client.h"
 #include "fetch/privsep.h"
 #include "log.h"
 #include "place/place.h"
@@ -11,10 +12,75 @@
 
 static const char status_usage[] =
         "Usage: lockbox-broker status [--json] [ID]\n"
+        "       lockbox-broker status --agent [--json]\n"
         "\n"
         "Containers that hold secrets: id, pid, role, generation, last rotation, whether the\n"
         "shim consumed the tmpfs, and each secret's name, ref, version, lease and its expiry.\n"
-        "Never a value. --json prints an array of records (one object for ID), see README.\n";
+        "Never a value. --json prints an array of records (one object for ID), see README.\n"
+        "The table starts with the warm fetch agent: pid, uid, uptime, requests, logins, and\n"
+        "each backend's connections. --agent shows only the agent (--json: one object).\n";
+
+static bool status_has_network_backend(const struct broker_config *cfg) {
+        for (size_t i = 0; i < cfg->n_backends; i++)
+                if (!streq_ptr(cfg->backends[i].type, "store"))
+                        return true;
+        return false;
+}
+
+/* The agent's object (agent_query_status), or {"running": false}; NULL where the configuration
+ * has nothing for an agent to do (only the store), which the table then does not mention. */
+static json_t *status_agent(const struct broker_config *cfg, bool always) {
+        json_t *a = NULL;
+        if (!always && !status_has_network_backend(cfg))
+                return NULL;
+        if (!cfg->agent_enabled)
+                return json_pack("{s:b, s:b}", "running", 0, "enabled", 0);
+        if (agent_query_status(cfg, &a) < 0)
+                return json_pack("{s:b, s:b}", "running", 0, "enabled", 1);
+        json_object_set_new(a, "running", json_true());
+        json_object_set_new(a, "enabled", json_true());
+        return a;
+}
+
+static void status_print_agent(const json_t *a) {
+        size_t i;
+        json_t *b;
+        if (!json_is_true(json_object_get(a, "running"))) {
+                printf("agent: %s\n", json_is_true(json_object_get(a, "enabled"))
+                                              ? "not running (a hook starts it)"
+                                              : "disabled (\"agent\": {\"enabled\": false})");
+                return;
+        }
+#define AGENT_INT(k) json_integer_value(json_object_get(a, k))
+        printf("agent pid=%" JSON_INTEGER_FORMAT " uid=%" JSON_INTEGER_FORMAT
+               " uptime=%" JSON_INTEGER_FORMAT "s idle=%" JSON_INTEGER_FORMAT
+               "s requests=%" JSON_INTEGER_FORMAT " logins=%" JSON_INTEGER_FORMAT "%s\n",
+               AGENT_INT("pid"), AGENT_INT("uid"), AGENT_INT("uptime_s"), AGENT_INT("idle_s"),
+               AGENT_INT("requests"), AGENT_INT("logins"),
+               json_is_true(json_object_get(a, "current")) ? ""
+                                                           : " (stale: another configuration)");
+#undef AGENT_INT
+        json_array_foreach(json_object_get(a, "backends"), i, b) {
+                printf("  %s %s connections=%" JSON_INTEGER_FORMAT " opened=%" JSON_INTEGER_FORMAT
+                       " requests=%" JSON_INTEGER_FORMAT "\n",
+                       json_get_string(b, "name"), json_get_string(b, "address") ?: "-",
+                       json_integer_value(json_object_get(b, "connections")),
+                       json_integer_value(json_object_get(b, "connections_opened")),
+                       json_integer_value(json_object_get(b, "requests")));
+        }
+}
+
+/* status --agent [--json] */
+static int status_agent_only(const struct broker_config *cfg, bool as_json) {
+        _cleanup_json_ json_t *a = status_agent(cfg, true);
+        if (!a)
+                return log_error_errno(-ENOMEM, "status"), EXIT_FAILED;
+        if (!as_json)
+                status_print_agent(a);
+        else if (json_dumpf(a, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER) == 0)
+                putchar('\n');
+        return EXIT_DONE;
+}
 
 static bool container_alive(const json_t *s) {
         json_int_t pid = json_integer_value(json_object_get(s, "pid"));
@@ -52,11 +118,13 @@ static void status_print_one(const json_t *s) {
 }
 
 int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
-        static const struct option opts[] = {
-                {"json", no_argument, NULL, 'j'}, {"help", no_argument, NULL, 'h'}, {}};
+        static const struct option opts[] = {{"json", no_argument, NULL, 'j'},
+                                             {"agent", no_argument, NULL, 'a'},
+                                             {"help", no_argument, NULL, 'h'},
+                                             {}};
         _cleanup_config_ struct broker_config *cfg = NULL;
         _cleanup_json_ json_t *all = NULL;
-        bool as_json = false;
+        bool as_json = false, agent_only = false;
         int c, r;
 
         optind = 1;
@@ -64,13 +132,15 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
         while ((c = getopt_long(argc, argv, "+:h", opts, NULL)) != -1) {
                 if (c == 'j')
                         as_json = true;
+                else if (c == 'a')
+                        agent_only = true;
                 else if (c == 'h')
                         return fputs(status_usage, stdout), EXIT_DONE;
                 else
                         return broker_option_error("status", c, argv), EXIT_USAGE;
         }
-        if (argc - optind > 1) {
-                log_error("status: at most one container id");
+        if (argc - optind > (agent_only ? 0 : 1)) {
+                log_error("status: at most one container id, none with --agent");
                 return EXIT_USAGE;
         }
         int status = broker_load_config(ctx, &cfg);
@@ -84,6 +154,8 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
         else if (r < 0)
                 log_warning("fetcher: no seccomp filter for this architecture: fetches are "
                             "refused (see check)");
+        if (agent_only)
+                return status_agent_only(cfg, as_json);
         const char *id = optind < argc ? argv[optind] : NULL;
         place_sweep(cfg);
         if (id) {
@@ -100,6 +172,11 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                 return EXIT_FAILED;
         }
 
+        if (!as_json && !id) {
+                _cleanup_json_ json_t *a = status_agent(cfg, false);
+                if (a)
+                        status_print_agent(a);
+        }
         size_t i;
         json_t *s;
         json_array_foreach(all, i, s) {

@@ -18,6 +18,7 @@ static const char usage[] =
         "  revoke ID                                what poststop does, by hand\n"
         "  store init|put NAME [--file F]|ls|rm NAME the sealed local store (values from stdin)\n"
         "  check                                    validate config, reach each backend\n"
+        "  agent                                    the warm fetch agent (hooks start it)\n"
         "\n"
         "Options:\n"
         "  --config FILE     broker configuration (default /etc/lockbox/broker.json; without\n"
@@ -34,7 +35,7 @@ static const struct {
 } commands[] = {
         {"hook", cmd_hook},     {"inject", cmd_inject}, {"rotate", cmd_rotate},
         {"status", cmd_status}, {"revoke", cmd_revoke}, {"store", cmd_store},
-        {"check", cmd_check},
+        {"check", cmd_check},   {"agent", cmd_agent},
 };
 
 int main(int argc, char **argv) {

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "audit.h"
+#include "fetch/fetch.h"
 #include "fetch/fetched.h"
 #include "request/exit.h"
 #include "digest.h"
@@ -274,7 +275,7 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         struct fetched_secret *f = calloc(req->n_secrets + 1, sizeof *f);
         if (!f)
                 return log_error_errno(-ENOMEM, "container %s", p->container_id), EXIT_FAILED;
-        int r = privsep_fetch_all(cfg, role, req, f);
+        int r = fetch_secrets(cfg, role, req, f);
         if (r >= 0) {
                 pause_point("fetched");
                 r = place_mount(cfg, p, req, role, f);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "fdutil.h"
+#include "fetch/fetch.h"
 #include "fetch/privsep.h"
 #include "log.h"
 #include "request/policy.h"
@@ -92,7 +93,7 @@ void rotate_fetch_one(const struct broker_config *cfg, const struct role *role,
         }
         struct request one = {.secrets = &it->req, .n_secrets = 1};
         int capture = log_capture_begin();
-        int r = privsep_fetch_all(cfg, role, &one, &it->fetched);
+        int r = fetch_secrets(cfg, role, &one, &it->fetched);
         _cleanup_free_ char *text = capture >= 0 ? log_capture_end(capture) : NULL;
         if (r < 0) {
                 it->outcome = ROTATE_FAILED;

@@ -1,0 +1,276 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "agent.h"
+
+#include <poll.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "agent_digest.h"
+#include "agent_proto.h"
+#include "agent_socket.h"
+#include "backend.h"
+#include "http.h"
+#include "json.h"
+#include "log.h"
+#include "privsep.h"
+#include "token_memory.h"
+
+#define AGENT_RECV_TIMEOUT_MS 2000 /* a hook sends its request right after connecting */
+#define AGENT_STATUS_MAX 16384
+
+struct agent {
+        const struct broker_config *cfg;
+        uint8_t digest[AGENT_DIGEST_BYTES];
+        uint64_t started_ms, last_ms;
+        uint64_t requests, refused, failed;
+        bool stale; /* a hook asked under another configuration: exit */
+};
+
+static uint64_t agent_now_ms(void) {
+        return http_now_ms();
+}
+
+/* ---- status ----------------------------------------------------------------------------- */
+
+struct agent_backend_stats {
+        const char *address;
+        struct http_client_stats sum;
+};
+
+static void agent_add_stats(const struct http_client_stats *s, void *userdata) {
+        struct agent_backend_stats *b = userdata;
+        if (!streq_ptr(s->address, b->address))
+                return;
+        b->sum.connections += s->connections;
+        b->sum.connections_opened += s->connections_opened;
+        b->sum.requests += s->requests;
+}
+
+/* Each network backend: its address and what its kept clients hold. */
+static json_t *agent_backends_json(const struct broker_config *cfg) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < cfg->n_backends; i++) {
+                const struct backend_config *b = &cfg->backends[i];
+                if (streq_ptr(b->type, "store"))
+                        continue;
+                struct agent_backend_stats s = {
+                        .address = json_get_string(b->raw, streq_ptr(b->type, "vault") ? "address"
+                                                                                       : "url")};
+                if (s.address)
+                        http_kept_clients(agent_add_stats, &s);
+                json_array_append_new(arr, json_pack("{s:s, s:s, s:s?, s:I, s:I, s:I}", "name",
+                                                     b->name, "type", b->type, "address", s.address,
+                                                     "connections", (json_int_t)s.sum.connections,
+                                                     "connections_opened",
+                                                     (json_int_t)s.sum.connections_opened,
+                                                     "requests", (json_int_t)s.sum.requests));
+        }
+        return arr;
+}
+
+static int agent_status_text(const struct agent *a, bool current, char **ret) {
+        uint64_t now = agent_now_ms();
+        _cleanup_json_ json_t *j = json_pack(
+                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "pid", (json_int_t)getpid(),
+                "uid", (json_int_t)getuid(), "uptime_s", (json_int_t)((now - a->started_ms) / 1000),
+                "idle_s", (json_int_t)((now - a->last_ms) / 1000), "requests",
+                (json_int_t)a->requests, "failed", (json_int_t)a->failed, "refused",
+                (json_int_t)a->refused, "logins", (json_int_t)token_memory_stores(), "current",
+                current, "backends", agent_backends_json(a->cfg));
+        if (!j)
+                return -ENOMEM;
+        return json_dump_compact(j, ret);
+}
+
+/* ---- one connection --------------------------------------------------------------------- */
+
+static int agent_answer(int fd, int status, const char *text) {
+        struct agent_answer h = {.magic = AGENT_PROTO_MAGIC,
+                                 .version = AGENT_PROTO_VERSION,
+                                 .status = status,
+                                 .pid = (uint32_t)getpid()};
+        size_t len = text ? strnlen(text, AGENT_STATUS_MAX) : 0;
+        struct iovec iov[2] = {{&h, sizeof h}, {(void *)text, len}};
+        struct msghdr mh = {.msg_iov = iov, .msg_iovlen = len ? 2 : 1};
+        return sendmsg(fd, &mh, MSG_NOSIGNAL) < 0 ? negative_errno() : 0;
+}
+
+/* The request, within AGENT_RECV_TIMEOUT_MS (a hook that connects and says nothing does not hold
+ * the others up for longer). */
+static int agent_receive(int fd, struct agent_request *ret) {
+        static unsigned char buf[AGENT_REQUEST_MAX];
+        struct pollfd p = {fd, POLLIN, 0};
+        int n = poll(&p, 1, AGENT_RECV_TIMEOUT_MS);
+        if (n <= 0)
+                return n == 0 ? -ETIMEDOUT : negative_errno();
+        struct iovec iov = {buf, sizeof buf};
+        struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+        ssize_t got = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+        if (got < 0)
+                return negative_errno();
+        if (got == 0 || (mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)))
+                return -EBADMSG;
+        return agent_request_decode(buf, (size_t)got, ret);
+}
+
+/* What the hook asks is for the network backends this configuration names, under one of its
+ * roles: anything else is a hook's mistake, refused. */
+static int agent_check_request(const struct broker_config *cfg, const struct request *req,
+                               const struct role **ret_role) {
+        *ret_role = req->role ? config_find_role(cfg, req->role) : NULL;
+        if (req->role && !*ret_role)
+                return -EINVAL;
+        for (size_t i = 0; i < req->n_secrets; i++) {
+                const struct backend_config *b =
+                        config_find_backend(cfg, req->secrets[i].ref.backend);
+                if (!b || backend_is_local(b))
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+static void agent_fetch(struct agent *a, int fd, pid_t peer, const struct agent_request *ar) {
+        const struct request *req = &ar->req;
+        const struct role *role = NULL;
+        uint64_t t0 = agent_now_ms();
+        int r = agent_check_request(a->cfg, req, &role);
+        if (r < 0) {
+                a->refused++;
+                log_warning("agent: pid %d asked for a backend or role this configuration does "
+                            "not serve here (refused)",
+                            (int)peer);
+                (void)agent_answer(fd, r, NULL);
+                return;
+        }
+        struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
+        if (!out || agent_answer(fd, 0, NULL) < 0) {
+                free(out);
+                return;
+        }
+        log_last_error_clear();
+        r = backend_fetch_some(a->cfg, role, req, out, BACKEND_REMOTE); /* logs its line */
+        char why[512];
+        log_last_error(why, sizeof why);
+        int s = privsep_send_reply(fd, req, out, r, why[0] ? why : "fetch failed");
+        fetched_done(out, req->n_secrets);
+        free(out);
+        a->requests++;
+        a->failed += r < 0;
+        log_info("agent: pid %d: %zu secret(s) %s in %llu ms%s", (int)peer, req->n_secrets,
+                 r < 0 ? "failed" : "fetched", (unsigned long long)(agent_now_ms() - t0),
+                 s < 0 && r >= 0 ? " (the hook went away)" : "");
+}
+
+static void agent_status(struct agent *a, int fd, const struct agent_request *ar) {
+        _cleanup_free_ char *text = NULL;
+        bool current = memcmp(ar->digest, a->digest, sizeof a->digest) == 0;
+        int r = agent_status_text(a, current, &text);
+        (void)agent_answer(fd, r < 0 ? r : 0, text);
+}
+
+/* Root only: every other uid, whatever it could reach, is refused before a word is read. */
+static int agent_peer(int fd, pid_t *ret_pid) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
+                return negative_errno();
+        *ret_pid = cred.pid;
+        if (cred.uid != 0) {
+                log_warning("agent: refused a connection from pid %d uid %u: only root may ask",
+                            (int)cred.pid, (unsigned)cred.uid);
+                return -EPERM;
+        }
+        return 0;
+}
+
+static void agent_connection(struct agent *a, int fd) {
+        _cleanup_(agent_request_done) struct agent_request ar = {0};
+        pid_t peer = 0;
+        if (agent_peer(fd, &peer) < 0) {
+                a->refused++;
+                return;
+        }
+        int r = agent_receive(fd, &ar);
+        if (r < 0) {
+                a->refused++;
+                log_warning_errno(r, "agent: pid %d: no valid request", (int)peer);
+                (void)agent_answer(fd, r == -ETIMEDOUT ? r : -EBADMSG, NULL);
+                return;
+        }
+        if (ar.kind == AGENT_STATUS) {
+                agent_status(a, fd, &ar);
+                return;
+        }
+        a->last_ms = agent_now_ms();
+        if (memcmp(ar.digest, a->digest, sizeof a->digest) != 0) {
+                log_info("agent: pid %d runs with another configuration, credential file or "
+                         "broker binary: exiting",
+                         (int)peer);
+                (void)agent_answer(fd, -ESTALE, NULL);
+                a->stale = true;
+                return;
+        }
+        agent_fetch(a, fd, peer, &ar);
+}
+
+/* ---- the loop --------------------------------------------------------------------------- */
+
+/* While root: the pid for operators and tests, the digest before the credential files are
+ * opened (a file replaced in between makes the agent look stale, never current). */
+static int agent_start(struct agent *a, int listen_fd) {
+        _cleanup_close_ int dirfd = -1;
+        /* Started through /proc/self/exe, it would be "exe" in ps. */
+        (void)prctl(PR_SET_NAME, "lockbox-agent", 0, 0, 0);
+        int r = agent_dir_open(a->cfg->state_dir, &dirfd);
+        if (r >= 0)
+                r = agent_write_pid(dirfd, getpid());
+        if (r < 0)
+                return log_error_errno(r, "agent: %s/agent", a->cfg->state_dir);
+        /* Closed now: the confinement closes every fd, and its number is a credential's next. */
+        dirfd = safe_close(dirfd);
+        r = agent_digest(a->cfg, a->digest);
+        if (r < 0)
+                return log_error_errno(r, "agent: cannot compute the configuration's digest");
+        r = privsep_confine_agent(a->cfg, listen_fd); /* logs its line */
+        if (r < 0)
+                return r;
+        http_keep_clients();
+        a->started_ms = a->last_ms = agent_now_ms();
+        log_info("agent: pid %d serves %s as uid %u gid %u, exits after %u s idle", (int)getpid(),
+                 a->cfg->state_dir, (unsigned)getuid(), (unsigned)getgid(), a->cfg->agent_idle_s);
+        return 0;
+}
+
+int agent_serve(const struct broker_config *cfg, int listen_fd) {
+        struct agent a = {.cfg = cfg};
+        int r = agent_start(&a, listen_fd);
+        if (r < 0)
+                return r;
+        const uint64_t idle_ms = (uint64_t)cfg->agent_idle_s * 1000;
+        while (!a.stale) {
+                uint64_t now = agent_now_ms(), until = a.last_ms + idle_ms;
+                if (now >= until) {
+                        log_info("agent: %u s without a request, exiting", cfg->agent_idle_s);
+                        break;
+                }
+                struct pollfd p = {listen_fd, POLLIN, 0};
+                uint64_t wait = until - now;
+                int n = poll(&p, 1, wait > 60000 ? 60000 : (int)wait);
+                if (n < 0 && errno != EINTR)
+                        return log_error_errno(errno, "agent: poll");
+                if (n <= 0)
+                        continue;
+                int fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0) {
+                        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+                                return log_error_errno(errno, "agent: accept");
+                        continue;
+                }
+                agent_connection(&a, fd);
+                close(fd);
+        }
+        close(listen_fd);
+        return 0;
+}
