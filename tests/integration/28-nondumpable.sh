@@ -13,6 +13,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
 . "$(dirname "$0")/lib-vault.sh"
+# The fetch child is looked at here; the warm fetch agent's own checks are 74-agent's.
+AGENT_JSON='{"enabled": false}'
 command -v gdb >/dev/null 2>&1 || skip "gdb is not installed (make deps)"
 
 S=$(new_secret)

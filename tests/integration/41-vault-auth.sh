@@ -5,6 +5,9 @@
 # `check`, which logs in and reads the mounts' types without printing a value.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
+# Logins through the token cache's files (expired by editing them): the hook's own fetch child.
+# The agent keeps its logins in memory (74-agent).
+AGENT_JSON='{"enabled": false}'
 
 S=$(new_secret)
 SID=$(new_secret)

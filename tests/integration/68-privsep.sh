@@ -10,6 +10,8 @@
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-sec.sh"
 . "$(dirname "$0")/lib-vault.sh"
+# The hook's own fetch child under strace; the warm fetch agent's confinement is 74-agent's.
+AGENT_JSON='{"enabled": false}'
 command -v strace >/dev/null 2>&1 || skip "strace is not installed (make deps)"
 
 # traced_hook ID ANNOTATIONS TRACE SYSCALLS: a fake container (CPID, bundle $T/ID) asking for

@@ -135,12 +135,15 @@ auth_approle() {
 
 # write_vault_config AUTH_JSON [MORE_BACKEND_KEYS] [ROLES_JSON]: the broker's configuration
 # with the store and a "vault" backend. MORE_BACKEND_KEYS is JSON text that goes inside the
-# backend object (', "namespace": "ns1"').
+# backend object (', "namespace": "ns1"'). AGENT_JSON, when set, is the "agent" object (a test
+# of the hook's own fetch child sets '{"enabled": false}'; by default hooks start the agent).
+AGENT_JSON=${AGENT_JSON:-}
 write_vault_config() {
     local roles=${3:-'[{"name": "default", "allow": ["store:*", "vault:*"]}]'}
     cat >"$CFG" <<EOF
 {"state_dir": "$STATE",
- "audit_log": "$AUDIT",
+ "audit_log": "$AUDIT",${AGENT_JSON:+
+ \"agent\": $AGENT_JSON,}
  "defaults": {"timeout_ms": $VAULT_TIMEOUT_MS},
  "backends": {"store": {"type": "store", "dir": "$STORE", "key_file": "$KEY"},
               "vault": {"type": "vault", "address": "$VAULT_ADDR"${VAULT_CA:+, \"ca_file\": \"$VAULT_CA\"},

@@ -73,7 +73,7 @@ lbx_cleanup() {
     set +eE
     trap - ERR
     lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
-    for p in "${BG_PIDS[@]}" $(our_watchers); do
+    for p in "${BG_PIDS[@]}" $(our_watchers) $(our_agents); do
         kill -KILL "$p" 2>/dev/null
     done
     for p in "${BG_PIDS[@]}"; do

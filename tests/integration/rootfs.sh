@@ -19,6 +19,21 @@ our_watchers() {
     done
 }
 
+# our_agents: the pids of the warm fetch agents (comm lockbox-agent) that serve a state
+# directory under $T (a hook starts one for a network backend; it would outlive the test).
+our_agents() {
+    local c comm pid
+    for c in /proc/[0-9]*/comm; do
+        read -r comm 2>/dev/null <"$c" || continue
+        [ "$comm" = lockbox-agent ] || continue
+        pid=${c#/proc/}
+        pid=${pid%/comm}
+        if tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF "$T/"; then
+            echo "$pid"
+        fi
+    done
+}
+
 # lbx_umount_under DIR: lazily unmount every mount at or below DIR/, innermost first.
 lbx_umount_under() {
     local m
