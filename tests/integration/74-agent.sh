@@ -243,21 +243,26 @@ assert_contains "idle: it says why" "$(cat "$AGENT_LOG")" "agent: 1 s without a 
 # 10. "enabled": false: no agent, the hook's own child fetches.
 AGENT_JSON='{"enabled": false}'
 write_vault_config "$(auth_approle rid "$SID")"
+mark=$(wc -l <"$T/broker.err")
 run_one d1
 assert_eq "disabled: the container got the value" "$V" "$(out_value d1 fd.3)"
 assert_eq "disabled: no agent" "" "$(our_agents)"
+assert_eq "disabled: the hook did not even try one" "" \
+    "$(tail -n +$((mark + 1)) "$T/broker.err" | grep 'secret fetcher: agent' || true)"
 
 # 11. A socket passed as systemd passes one (contrib/systemd/lockbox-agent.socket).
 AGENT_JSON='{"idle_s": 30}'
 write_vault_config "$(auth_approle rid "$SID")"
-"$PY" - "$SOCK" "$BROKER" "$CFG" "$STATE" <<'EOF' &
+"$PY" - "$SOCK" "$BROKER" "$CFG" "$STATE" "$T/activated.ino" <<'EOF' &
 import os, socket, sys
-path, broker, cfg, state = sys.argv[1:]
+path, broker, cfg, state, ino = sys.argv[1:]
 if os.path.exists(path):
     os.unlink(path)
 s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
 s.bind(path)
 s.listen(16)
+with open(ino, "w") as f:
+    f.write("%d\n" % os.stat(path).st_ino)
 os.dup2(s.fileno(), 3)
 os.set_inheritable(3, True)
 env = {"LISTEN_FDS": "1", "LISTEN_PID": str(os.getpid())}
@@ -273,6 +278,8 @@ run_one a1
 assert_eq "socket-activated: the container got the value" "$V" "$(out_value a1 fd.3)"
 assert_match "socket-activated: that agent served it" "$(cat "$T/broker.err")" \
     "agent pid $activated fetched"
+assert_eq "socket-activated: on the socket it was given, not one of its own" \
+    "$(cat "$T/activated.ino")" "$(stat -c %i "$SOCK")"
 
 # Never a value or a credential in the agent's log (at -v -v), nor anywhere else.
 assert_true "the agent logged at -v -v" grep -q "GET /v1/secret/data/app/db" "$AGENT_LOG"
