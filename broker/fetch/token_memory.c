@@ -20,6 +20,13 @@ static struct token_memory *token_memory_find(const char *name) {
         return NULL;
 }
 
+/* Not token_cache_entry_done: token_cache.c calls this file, never the other way round. */
+static void token_memory_entry_done(struct token_cache_entry *e) {
+        e->token = secret_free(e->token);
+        e->secret_id = secret_free(e->secret_id);
+        *e = (struct token_cache_entry){0};
+}
+
 /* dst gets copies of src's buffers (sodium memory: locked, wiped when freed). */
 static int token_memory_copy(const struct token_cache_entry *src, struct token_cache_entry *dst) {
         *dst = (struct token_cache_entry){.expires = src->expires, .ttl = src->ttl};
@@ -31,7 +38,7 @@ static int token_memory_copy(const struct token_cache_entry *src, struct token_c
                 r = secret_new_copy(secret_cdata(src->secret_id), secret_size(src->secret_id),
                                     &dst->secret_id);
         if (r < 0)
-                token_cache_entry_done(dst);
+                token_memory_entry_done(dst);
         return r;
 }
 
@@ -56,7 +63,7 @@ int token_memory_store(const char *name, const struct token_cache_entry *e) {
         if (r < 0)
                 return r;
         snprintf(m->name, sizeof m->name, "%s", name);
-        token_cache_entry_done(&m->e);
+        token_memory_entry_done(&m->e);
         m->e = copy;
         n_stores++;
         return 0;
@@ -66,7 +73,7 @@ void token_memory_remove(const char *name) {
         struct token_memory *m = token_memory_find(name);
         if (!m)
                 return;
-        token_cache_entry_done(&m->e);
+        token_memory_entry_done(&m->e);
         m->name[0] = '\0';
 }
 
