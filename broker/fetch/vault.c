@@ -282,9 +282,12 @@ static int vault_batch_report(struct vault_batch *vb) {
                                  it->why);
                         continue;
                 }
+                /* A pod's own login: which identity Vault refused is part of the reason. */
                 if (it->error)
-                        return vault_fail(it->error, "secret '%s' (%s): %s", sr->name, sr->ref_text,
-                                          it->why);
+                        return vault_fail(it->error, "secret '%s' (%s): %s%s%s%s", sr->name,
+                                          sr->ref_text, it->why, *vb->vc.who ? " (" : "",
+                                          *vb->vc.who ? vb->vc.who + 4 : "",
+                                          *vb->vc.who ? ")" : "");
         }
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
