@@ -12,10 +12,10 @@ later calls) or, without it, into a temporary directory removed at exit.
                             [--annotation K=V]... [--label K=V]...          prints the pod id
   cri.py --socket SOCK create POD --name N --image IMG [--log-path P] [--env K=V]...
                             [--mount HOST:CONTAINER[:ro]]... [--annotation K=V]...
-                            [--user UID] [--readonly-rootfs] -- COMMAND [ARG...]
-                                                                     prints the container id
+                            [--user UID] [--readonly-rootfs] [--start] -- COMMAND [ARG...]
+                                     prints the container id (--start: then StartContainer)
   cri.py --socket SOCK start|rm ID          stop ID [--timeout S]
-  cri.py --socket SOCK stopp|rmp POD
+  cri.py --socket SOCK stopp POD         rmp [--stop] POD...
   cri.py --socket SOCK inspect ID           ContainerStatus (verbose: with info) as JSON
   cri.py --socket SOCK inspectp POD         PodSandboxStatus as JSON
   cri.py --socket SOCK ps [--pod POD]       one line a container: id, name, state
@@ -151,7 +151,10 @@ def cmd_create(stub, a):
         linux=pb.LinuxContainerConfig(security_context=sec))
     r = call(stub, "CreateContainer",
              pb.CreateContainerRequest(pod_sandbox_id=a.pod, config=cfg, sandbox_config=sb))
-    print(r.container_id)
+    # The id first (and flushed): a failed StartContainer still leaves the caller its id.
+    print(r.container_id, flush=True)
+    if a.start:
+        call(stub, "StartContainer", pb.StartContainerRequest(container_id=r.container_id))
 
 
 def cmd_wait(stub, a):
@@ -193,14 +196,18 @@ def main():
     c.add_argument("--annotation", action="append")
     c.add_argument("--user", type=int)
     c.add_argument("--readonly-rootfs", action="store_true")
+    c.add_argument("--start", action="store_true")
     c.add_argument("command", nargs="+")
     for name in ("start", "rm", "inspect"):
         sub.add_parser(name).add_argument("id")
     s = sub.add_parser("stop")
     s.add_argument("id")
     s.add_argument("--timeout", type=int, default=0)
-    for name in ("stopp", "rmp", "inspectp"):
+    for name in ("stopp", "inspectp"):
         sub.add_parser(name).add_argument("pod")
+    rmp = sub.add_parser("rmp")
+    rmp.add_argument("pods", nargs="+")
+    rmp.add_argument("--stop", action="store_true")
     ps = sub.add_parser("ps")
     ps.add_argument("--pod", default="")
     w = sub.add_parser("wait")
@@ -226,7 +233,10 @@ def main():
     elif a.cmd == "stopp":
         call(stub, "StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=a.pod))
     elif a.cmd == "rmp":
-        call(stub, "RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=a.pod))
+        for pod in a.pods:
+            if a.stop:
+                call(stub, "StopPodSandbox", pb.StopPodSandboxRequest(pod_sandbox_id=pod))
+            call(stub, "RemovePodSandbox", pb.RemovePodSandboxRequest(pod_sandbox_id=pod))
     elif a.cmd == "inspect":
         print(msg_json(call(stub, "ContainerStatus",
                             pb.ContainerStatusRequest(container_id=a.id, verbose=True))))

@@ -193,9 +193,7 @@ cri_stop() {
         for p in "$CRI_DIR"/pods/*.id; do
             [ -e "$p" ] || continue
             case $p in *.*.id) continue ;; esac
-            id=$(cat "$p")
-            cri stopp "$id" >/dev/null 2>&1 || true
-            cri rmp "$id" >/dev/null 2>&1 || true
+            cri rmp --stop "$(cat "$p")" >/dev/null 2>&1 || true
         done
     fi
     rt_stop_pid "$CTD_PID" 10 || true
@@ -247,6 +245,7 @@ pod_run() {
     local name=$1 ns=$2 handler=$3 uid
     shift 3
     uid=$(pod_uid "$name" "$ns")
+    echo "$T/pods/${ns}_${name}_$uid" >"$CRI_DIR/pods/$name.logdir"
     cri_call "$CRI_DIR/pods/$name.id" runp --name "$name" --namespace "$ns" --uid "$uid" \
         --handler "$handler" --log-dir "$T/pods/${ns}_${name}_$uid" \
         --cgroup-parent "$CGROUP_PARENT/pod$uid" "$@"
@@ -261,10 +260,10 @@ ctr_create() {
         --image "$APP_IMAGE" --log-path "$name/0.log" "$@"
 }
 
-# ctr_run POD NAME [create OPTION...] -- COMMAND...: CreateContainer and StartContainer.
+# ctr_run POD NAME [create OPTION...] -- COMMAND...: CreateContainer and StartContainer (one
+# call of cri.py).
 ctr_run() {
-    ctr_create "$@" || return
-    cri_call /dev/null start "$(ctr_id "$1" "$2")"
+    ctr_create "$1" "$2" --start "${@:3}"
 }
 
 # ctr_wait POD NAME [SECONDS]: until the container has exited; prints exit=N, returns N.
@@ -278,20 +277,19 @@ ctr_pid() {
         "$PY" -c 'import json, sys; print(json.loads(json.load(sys.stdin)["info"]["info"])["pid"])'
 }
 
-# pod_remove NAME: StopPodSandbox and RemovePodSandbox (which removes its containers).
+# pod_remove NAME...: StopPodSandbox and RemovePodSandbox (which removes its containers) of
+# each pod, in one call of cri.py.
 pod_remove() {
-    local id
-    id=$(pod_id "$1")
-    [ -n "$id" ] || return 0
-    cri_call /dev/null stopp "$id" && cri_call /dev/null rmp "$id"
+    local p ids=()
+    for p in "$@"; do
+        ids+=("$(pod_id "$p")")
+    done
+    cri_call /dev/null rmp --stop "${ids[@]}"
 }
 
 # pod_log_dir NAME: the pod's log directory.
 pod_log_dir() {
-    local ns
-    ns=$(cri inspectp "$(pod_id "$1")" |
-        "$PY" -c 'import json, sys; print(json.load(sys.stdin)["status"]["metadata"]["namespace"])')
-    echo "$T/pods/${ns}_$1_$(pod_uid "$1" "$ns")"
+    cat "$CRI_DIR/pods/$1.logdir"
 }
 
 # ctr_out POD NAME [STREAM]: what the container wrote to stdout (or STREAM), partial lines
@@ -313,4 +311,74 @@ ctr_value() {
 # bundle_of_cri ID: the OCI bundle containerd made for a sandbox or container.
 bundle_of_cri() {
     echo "$CRI_DIR/state/io.containerd.runtime.v2.task/k8s.io/$1"
+}
+
+# sa_volume POD NAMESPACE TOKEN: the pod's projected service-account volume as the kubelet
+# writes it (its AtomicWriter): /var/lib/kubelet/pods/<uid>/volumes/kubernetes.io~projected/
+# kube-api-access-lbx (here under $T/kubelet) holding a timestamped directory with token,
+# namespace and ca.crt (0644), "..data" linked to it, and each name a symlink into ..data.
+# Prints the directory: mount it with --mount "DIR:/var/run/secrets/kubernetes.io/serviceaccount:ro".
+sa_volume() {
+    local dir ts=..2026_01_01_00_00_00.000000001
+    dir=$T/kubelet/pods/$(pod_uid "$1" "$2")/volumes/kubernetes.io~projected/kube-api-access-lbx
+    rm -rf "$dir"
+    mkdir -p "$dir/$ts"
+    printf '%s' "$3" >"$dir/$ts/token"
+    printf '%s' "$2" >"$dir/$ts/namespace"
+    printf 'not a certificate\n' >"$dir/$ts/ca.crt"
+    chmod 0644 "$dir/$ts"/*
+    ln -s "$ts" "$dir/..data"
+    ln -s ..data/token "$dir/token"
+    ln -s ..data/namespace "$dir/namespace"
+    ln -s ..data/ca.crt "$dir/ca.crt"
+    echo "$dir"
+}
+SA_MOUNT=/var/run/secrets/kubernetes.io/serviceaccount
+
+# ctr_state POD NAME: CONTAINER_CREATED, _RUNNING, _EXITED or _UNKNOWN.
+ctr_state() {
+    cri inspect "$(ctr_id "$1" "$2")" |
+        "$PY" -c 'import json, sys; print(json.load(sys.stdin)["status"].get("state", "CONTAINER_CREATED"))'
+}
+
+# mounted_in PID PATH: PATH's mount entries in the mount table of process PID; fails (and the
+# test with it) when that table cannot be read, so that an exited process never passes for
+# one without mounts.
+mounted_in() {
+    if [ -z "$1" ] || [ "$1" -le 0 ] || [ ! -r "/proc/$1/mountinfo" ]; then
+        echo "no process $1"
+        return 1
+    fi
+    awk -v p="$2" '$5 == p' "/proc/$1/mountinfo"
+}
+
+# cri_audit ID: the audit log's lines about one container.
+cri_audit() {
+    grep -F "\"container\":\"$1\"" "$AUDIT" 2>/dev/null || true
+}
+
+# cri_normalise FILE: a config.json containerd wrote, with this run's paths and ids replaced by
+# a node's (/var/lib/containerd, /run/containerd, /var/log/pods, /var/lib/kubelet, the kubelet's
+# cgroup parent, /usr/local/bin, /etc/lockbox, /run/lockbox) and the sandbox's and containers'
+# ids by fixed ones, so that the shapes recorded under tests/unit/data/cri/ stay comparable.
+cri_normalise() {
+    "$PY" - "$1" "$T" "$CRI_DIR" "$CGROUP_PARENT" "$LOCKBOX_BUILD" "$CFG" "$STATE" "${@:2}" <<'PYEOF'
+import json, re, sys
+path, t, cri, cgroup, build, cfg, state = sys.argv[1:8]
+ids = sys.argv[8:]
+text = open(path).read()
+# Paths under $T first: the cgroup parent is $T's name too.
+for old, new in ((cfg, "/etc/lockbox/broker.json"), (state, "/run/lockbox"),
+                 (cri + "/state/io.containerd.runtime.v2.task", "/run/containerd/io.containerd.runtime.v2.task"),
+                 (cri + "/state", "/run/containerd"), (cri + "/root", "/var/lib/containerd"),
+                 (t + "/pods", "/var/log/pods"), (t + "/kubelet", "/var/lib/kubelet"),
+                 (build + "/", "/usr/local/bin/"), (cgroup + "/", "/kubepods/besteffort/")):
+    text = text.replace(old, new)
+for i, ident in enumerate(ids):
+    text = text.replace(ident, "%x" % (0xa + i) * 64)
+# A container joins its sandbox's namespaces through the sandbox's pid.
+text = re.sub(r"/proc/[0-9]+/ns/", "/proc/1234/ns/", text)
+json.dump(json.loads(text), sys.stdout, indent=1, sort_keys=True)
+print()
+PYEOF
 }
