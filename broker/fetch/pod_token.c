@@ -22,7 +22,12 @@ int pod_token_use(const char *dir, const struct pod_identity *pod) {
         if (!copy)
                 return -ENOMEM;
         free(pod_token.dir);
+        if (pod_token.fd >= 0)
+                close(pod_token.fd);
         pod_token.dir = copy;
+        pod_token.fd = -EBADF;
+        pod_token.regular = true;
+        pod_token.too_large = false;
         snprintf(pod_token.pod, sizeof pod_token.pod, "pod %s/%s",
                  pod && pod->namespace ? pod->namespace : "?", pod && pod->name ? pod->name : "?");
         return 0;
