@@ -59,9 +59,13 @@ static bool pod_name_is_dns(const char *s, size_t max, bool dots) {
         size_t n = s ? strlen(s) : 0;
         if (n == 0 || n > max || !pod_alnum(s[0]) || !pod_alnum(s[n - 1]))
                 return false;
-        for (size_t i = 0; i < n; i++)
-                if (!pod_alnum(s[i]) && s[i] != '-' && !(dots && s[i] == '.'))
+        for (size_t i = 0; i < n; i++) {
+                if (pod_alnum(s[i]) || s[i] == '-')
+                        continue;
+                /* A dot joins two labels, each of which begins and ends alphanumeric. */
+                if (!dots || s[i] != '.' || !pod_alnum(s[i - 1]) || !pod_alnum(s[i + 1]))
                         return false;
+        }
         return true;
 }
 
