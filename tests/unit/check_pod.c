@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "fdutil.h"
+#include "fetch/vault_config.h"
 #include "request/config.h"
 #include "request/oci.h"
 #include "request/pod.h"
@@ -228,6 +229,26 @@ START_TEST(test_request_containers) {
 }
 END_TEST
 
+/* contrib/kubernetes/broker.json is a configuration the broker takes, per-pod Vault login
+ * (kubernetes auth without jwt_file) and roles by namespace included. */
+START_TEST(test_contrib_broker_json) {
+        _cleanup_free_ char *buf = NULL;
+        _cleanup_config_ struct broker_config *c = NULL;
+        struct vault_config vc;
+        size_t size = 0;
+        ck_assert_int_eq(
+                read_file_at(AT_FDCWD, "contrib/kubernetes/broker.json", 65536, &buf, &size), 0);
+        ck_assert_int_eq(config_parse(buf, size, "contrib/kubernetes/broker.json", &c), 0);
+        ck_assert_int_eq(c->pod_runtime, POD_RUNTIME_CONTAINERD);
+        ck_assert_int_eq(config_find_role(c, "web")->when[0].kind, ROLE_MATCH_POD);
+        ck_assert_int_eq(vault_config_parse(c, config_find_backend(c, "vault"), NULL, &vc), 0);
+        ck_assert_int_eq(vc.auth.method, VAULT_AUTH_KUBERNETES);
+        ck_assert_ptr_null(vc.auth.jwt_file);
+        ck_assert_str_eq(vc.auth.pem_keys_file, "/etc/lockbox/k8s-sa.pub");
+        vault_config_done(&vc);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("pod");
         TCase *tc = tcase_create("pod");
@@ -240,6 +261,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_runs_shim_and_names);
         tcase_add_test(tc, test_identify_invalid);
         tcase_add_test(tc, test_request_containers);
+        tcase_add_test(tc, test_contrib_broker_json);
         suite_add_tcase(s, tc);
         return s;
 }
