@@ -381,6 +381,8 @@ static int vault_login_locked(struct vault_client *vc, int dirfd, bool relogin, 
                 int s = token_cache_store(dirfd, vc->cache_name, &e);
                 if (s < 0)
                         log_warning_errno(s, "vault %s: cannot cache the token", vc->cfg->backend);
+                /* A login is rare; it is when what the cache no longer needs goes. */
+                (void)token_cache_prune(dirfd, (int64_t)time(NULL));
         } else
                 (void)token_cache_remove(dirfd, vc->cache_name);
         return vault_take_token(vc, &e, false);
