@@ -9,13 +9,14 @@ later calls) or, without it, into a temporary directory removed at exit.
 
   cri.py --socket SOCK version
   cri.py --socket SOCK runp --name N --namespace NS --uid UID [--handler H] [--log-dir D]
-                            [--annotation K=V]... [--label K=V]...          prints the pod id
+                            [--cgroup-parent P] [--annotation K=V]... [--label K=V]...
+                                                                     prints the pod id
   cri.py --socket SOCK create POD --name N --image IMG [--log-path P] [--env K=V]...
                             [--mount HOST:CONTAINER[:ro]]... [--annotation K=V]...
                             [--user UID] [--readonly-rootfs] [--start] -- COMMAND [ARG...]
                                      prints the container id (--start: then StartContainer)
   cri.py --socket SOCK start|rm ID          stop ID [--timeout S]
-  cri.py --socket SOCK stopp POD         rmp [--stop] POD...
+  cri.py --socket SOCK stopp POD            rmp [--stop] POD...
   cri.py --socket SOCK inspect ID           ContainerStatus (verbose: with info) as JSON
   cri.py --socket SOCK inspectp POD         PodSandboxStatus as JSON
   cri.py --socket SOCK ps [--pod POD]       one line a container: id, name, state
@@ -24,8 +25,8 @@ later calls) or, without it, into a temporary directory removed at exit.
 
 Every pod is a host-network pod (namespace NODE, empty hostname): no CNI is needed. The
 sandbox config sent with CreateContainer is rebuilt from PodSandboxStatus (metadata, labels,
-annotations) plus the same Linux settings, as the kubelet resends the config it ran the pod
-with. A failed call prints "cri.py: METHOD: STATUS: DETAILS" on stderr and exits 1.
+annotations; the log directory and cgroup parent from its verbose info) plus the same Linux
+settings, as the kubelet resends the config it ran the pod with. A failed call prints "cri.py: METHOD: STATUS: DETAILS" on stderr and exits 1.
 """
 
 import argparse
