@@ -22,6 +22,9 @@
 # (10), BENCH_BURST (containers a burst, 50), BENCH_QUICK=1 (3 rounds, 2 bursts of 10: that the
 # bench runs, not what lockbox costs; also when BENCH_ROUNDS < 10), BENCH_SEED (the shuffle's
 # seed), BENCH_ORDER=rotate (the order of the bench before issue 15, to show its bias),
+# BENCH_GROUPS (some of "start fetch shim burst rss": only those; the table then has only
+# their sections), BENCH_WARMUP (untimed rounds a group, 1), BENCH_SETTLE=0 (do not wait for
+# the previous sample's watchers; with BENCH_WARMUP=0 and BENCH_ORDER=rotate: the old method),
 # BENCH_DOC (default docs/BENCHMARKS.md, "-" in quick mode; "-": stdout only).
 set -Eeuo pipefail
 export LC_ALL=C
@@ -53,8 +56,10 @@ else
     DOC=${BENCH_DOC:-$TOP/docs/BENCHMARKS.md}
 fi
 SHIM_ROUNDS=$((ROUNDS * 5))
-WARMUP=1
+WARMUP=${BENCH_WARMUP:-1}
+SETTLE=${BENCH_SETTLE:-1}
 BENCH_ORDER=${BENCH_ORDER:-shuffle}
+GROUPS_RUN=${BENCH_GROUPS:-start fetch shim burst rss}
 SEED=${BENCH_SEED:-$((10#$(date +%N) % 32768))}
 RANDOM=$SEED
 
@@ -88,6 +93,9 @@ trap 'say "line $LINENO: \`$BASH_COMMAND\` exited $?"' ERR
 
 [ "$(id -u)" = 0 ] || die "needs root (runc, mounts)"
 case $BENCH_ORDER in shuffle | rotate) ;; *) die "BENCH_ORDER is shuffle or rotate" ;; esac
+for g in $GROUPS_RUN; do
+    case $g in start | fetch | shim | burst | rss) ;; *) die "BENCH_GROUPS: no group '$g' (start fetch shim burst rss)" ;; esac
+done
 for x in "$BROKER" "$SHIM" "$FETCH" "$PROBE" "$PROBE-libc" "$PROBE-nocurl" "$B/lbx-testapp"; do
     [ -x "$x" ] || die "$x is missing (make bench builds it)"
 done
@@ -139,19 +147,14 @@ start_setup
 fetch_setup
 shim_setup
 agent_setup
-say "order: $BENCH_ORDER (seed $SEED), $WARMUP warm-up round(s) a group"
+say "order: $BENCH_ORDER (seed $SEED), $WARMUP warm-up round(s) a group, settle $SETTLE"
 
-start_run
-fetch_run
-shim_run
-burst_run
-rss_run
-
-start_table
-fetch_table
-shim_table
-burst_table
-rss_table
+for g in $GROUPS_RUN; do
+    "${g}_run"
+done
+for g in $GROUPS_RUN; do
+    "${g}_table"
+done
 
 doc_header "$T/header.md"
 doc_write "$T/header.md" "$TABLE"

@@ -16,7 +16,13 @@ doc_header() {
         commit="$commit (+ uncommitted changes in broker/, common/ or shim/)"
     fi
     elapsed=$((($(date +%s%N) - T0) / 1000000000))
-    [ "$QUICK" = 1 ] && quicknote="
+    if [ "$BENCH_ORDER" != shuffle ] || [ "$WARMUP" = 0 ] || [ "$SETTLE" != 1 ]; then
+        quicknote="
+**Not the bench's method**: order $BENCH_ORDER, $WARMUP warm-up round(s), settle $SETTLE (an
+experiment on the method itself).
+"
+    fi
+    [ "$QUICK" = 1 ] && quicknote="$quicknote
 **Quick mode** (BENCH_QUICK=1): $ROUNDS rounds, bursts of $BURST. It shows that the bench runs,
 not what lockbox costs: with so few rounds the noise is wide and the verdicts are coarse.
 "

@@ -36,11 +36,12 @@ calc() {
 
 # settle: wait (up to 5 s) until no watcher of ours runs: the background work a lockbox
 # container leaves when `runc run` returns is its own, not the next variant's. The time spent
-# waiting is not measured; SETTLED counts the samples that had to wait, SETTLED_MS how long.
-SETTLED=0
-SETTLED_MS=0
+# waiting is not measured; WAITED counts the samples that had to wait, WAITED_MS how long.
+WAITED=0
+WAITED_MS=0
 settle() {
     local i p busy t0=${EPOCHREALTIME/./}
+    [ "$SETTLE" = 1 ] || return 0
     for ((i = 0; i < 500; i++)); do
         busy=
         for p in $(pgrep -x lockbox-watch || true); do
@@ -51,8 +52,8 @@ settle() {
         done
         if [ -z "$busy" ]; then
             if [ "$i" -gt 0 ]; then
-                SETTLED=$((SETTLED + 1))
-                SETTLED_MS=$((SETTLED_MS + (${EPOCHREALTIME/./} - t0) / 1000))
+                WAITED=$((WAITED + 1))
+                WAITED_MS=$((WAITED_MS + (${EPOCHREALTIME/./} - t0) / 1000))
             fi
             return 0
         fi
@@ -96,8 +97,8 @@ order() {
 interleave() {
     local group=$1 rounds=$2 r v t
     shift 2
-    SETTLED=0
-    SETTLED_MS=0
+    WAITED=0
+    WAITED_MS=0
     for ((r = -WARMUP; r < rounds; r++)); do
         order "$((r + WARMUP))" "$@"
         for v in "${ORDER[@]}"; do
@@ -116,6 +117,6 @@ interleave() {
             "${group}_round_end" "$r"
         fi
     done
-    [ "$SETTLED" = 0 ] || say "$group: $SETTLED samples waited for a watcher of the previous one ($SETTLED_MS ms in all, not measured)"
-    echo "$SETTLED $SETTLED_MS" >"$RES/$group.settled"
+    [ "$WAITED" = 0 ] || say "$group: $WAITED samples waited for a watcher of the previous one ($WAITED_MS ms in all, not measured)"
+    echo "$WAITED $WAITED_MS" >"$RES/$group.settled"
 }
