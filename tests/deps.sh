@@ -12,6 +12,7 @@ libcurl4-openssl-dev libjansson-dev libsodium-dev libseccomp-dev libcap-ng-dev
 check libsubunit-dev
 runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
 cppcheck shellcheck valgrind strace apparmor
+containerd python3-grpcio python3-grpc-tools python3-cryptography
 "
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 

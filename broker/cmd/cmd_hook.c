@@ -5,7 +5,10 @@
 #include "fdutil.h"
 #include "log.h"
 #include "request/oci.h"
+#include "request/pod.h"
 #include "request/request.h"
+#include "fetch/pod_token.h"
+#include "place/audit.h"
 #include "place/idmap.h"
 #include "place/place.h"
 
@@ -29,6 +32,56 @@ static bool request_wanted(const json_t *annotations, char *const *env, size_t n
         return false;
 }
 
+/* A pod's container, for messages: "container ID ('app' of pod dev/web)". The names were
+ * checked by pod_identify; a missing one reads "?". */
+static void pod_describe(const char *id, const struct pod_identity *pod, char *buf, size_t size) {
+        snprintf(buf, size, "container %s ('%s' of pod %s/%s)", id,
+                 pod->container ? pod->container : "?", pod->namespace ? pod->namespace : "?",
+                 pod->name ? pod->name : "?");
+}
+
+/* Which of a pod's containers get the secrets (request/pod.h): -1 to go on and place, or the
+ * exit status. A container that does not run the shim would keep the tmpfs mounted for its
+ * whole life, which a pod's other containers (a sidecar, an init container) must never do. */
+static int hook_pod_decide(const struct broker_config *cfg, const struct oci_state *st,
+                           const struct oci_config *oc, const struct request *req,
+                           const struct pod_identity *pod) {
+        char what[512];
+        pod_describe(st->id, pod, what, sizeof what);
+        switch (pod_decide(pod, req->containers, req->n_containers, pod_runs_shim(oc->args0))) {
+        case POD_PLACE:
+                return -1;
+        case POD_SKIP_SANDBOX:
+                return EXIT_DONE;
+        case POD_SKIP_UNNAMED:
+                log_info("%s: not named in io.lockbox.containers, nothing placed", what);
+                return EXIT_DONE;
+        case POD_SKIP_NO_SHIM:
+                log_info("%s: its command is not lockbox-shim, nothing placed", what);
+                audit_write(cfg->audit_log, "skip", st->id, req->role, NULL, "skipped",
+                            "its command is not lockbox-shim: a pod's container without the shim "
+                            "gets no secrets (name it in io.lockbox.containers to be refused "
+                            "instead)");
+                return EXIT_DONE;
+        case POD_REFUSE_NO_SHIM:
+                log_error("%s: named in io.lockbox.containers, but its command is not "
+                          "lockbox-shim: it would hold the secrets' tmpfs for its life (refused)",
+                          what);
+                audit_write(cfg->audit_log, "deny", st->id, req->role, NULL, "denied",
+                            "named in io.lockbox.containers but does not run lockbox-shim");
+                return EXIT_DENIED;
+        }
+        return EXIT_FAILED;
+}
+
+/* A pod's container with the kubelet's service-account volume logs in to Vault (kubernetes
+ * auth) with the pod's own token (fetch/pod_token.h): -1 on, or an exit status. */
+static int hook_pod_token(const struct oci_config *oc, const struct pod_identity *pod) {
+        if (pod->runtime == POD_RUNTIME_NONE || !oc->sa_token_dir)
+                return 0;
+        return pod_token_use(oc->sa_token_dir, pod) < 0 ? EXIT_FAILED : 0;
+}
+
 static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) {
         _cleanup_(oci_config_done) struct oci_config oc = {0};
         _cleanup_(request_done) struct request req = {0};
@@ -44,7 +97,9 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
                 return EXIT_USAGE;
         /* Podman and CRI-O put annotations in the state; runc only in config.json. */
         json_t *ann = json_object_size(st->annotations) ? st->annotations : oc.annotations;
-        if (!request_wanted(ann, oc.env, oc.n_env))
+        /* A pod's sandbox (pause) container carries the pod's annotations too: never a tmpfs
+         * for it, whatever a hooks.d file (CRI-O) made the runtime run. */
+        if (pod_is_sandbox(ann) || !request_wanted(ann, oc.env, oc.n_env))
                 return EXIT_DONE;
         int status = broker_load_config(ctx, &cfg);
         if (status != EXIT_DONE)
@@ -53,6 +108,15 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
                 return EXIT_USAGE;
         if (req.n_secrets == 0)
                 return EXIT_DONE;
+        struct pod_identity pod;
+        if (pod_identify(ann, cfg->pod_runtime, &pod) < 0)
+                return EXIT_USAGE;
+        status = hook_pod_decide(cfg, st, &oc, &req, &pod);
+        if (status >= 0)
+                return status;
+        req.pod = &pod;
+        if (hook_pod_token(&oc, &pod) != 0)
+                return EXIT_FAILED;
 
         struct placement p = {
                 .container_id = st->id,
@@ -75,11 +139,27 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
         return place_request(cfg, &p, &req);
 }
 
+/* At poststop the bundle is usually still there (runc runs the hook before its delete returns):
+ * a pod's container revokes its leases with the same login it took them with, its own token. */
+static void hook_forget_pod(const struct broker_config *cfg, const struct oci_state *st) {
+        _cleanup_(oci_config_done) struct oci_config oc = {0};
+        _cleanup_free_ char *path = NULL;
+        struct pod_identity pod;
+        if (asprintf(&path, "%s/config.json", st->bundle) < 0 || access(path, F_OK) < 0)
+                return;
+        if (oci_config_load(st->bundle, &oc) < 0)
+                return;
+        json_t *ann = json_object_size(st->annotations) ? st->annotations : oc.annotations;
+        if (pod_identify(ann, cfg->pod_runtime, &pod) >= 0)
+                (void)hook_pod_token(&oc, &pod);
+}
+
 static int hook_forget(const struct broker_ctx *ctx, const struct oci_state *st) {
         _cleanup_config_ struct broker_config *cfg = NULL;
         int status = broker_load_config(ctx, &cfg);
         if (status != EXIT_DONE)
                 return status;
+        hook_forget_pod(cfg, st);
         return place_forget(cfg, st->id, "revoke");
 }
 

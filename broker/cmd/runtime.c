@@ -310,6 +310,14 @@ static void runtime_flush_log(const struct runtime_args *a, int capture, bool fa
         }
 }
 
+void runtime_args_from_env(struct runtime_args *a) {
+        const char *v;
+        if (!a->config && (v = getenv("LOCKBOX_CONFIG")) && *v)
+                a->config = v;
+        if (!a->state_dir && (v = getenv("LOCKBOX_STATE_DIR")) && *v)
+                a->state_dir = v;
+}
+
 int runtime_main(int argc, char **argv) {
         _cleanup_(runtime_args_done) struct runtime_args a = {0};
         _cleanup_free_ char *exe = NULL;
@@ -324,6 +332,10 @@ int runtime_main(int argc, char **argv) {
                 log_set_fd(capture);
 
         int r = runtime_args_parse(argc, argv, &a);
+        /* containerd's runc shim runs BinaryName without arguments of ours: the environment
+         * (containerd's, which its shims inherit) or the broker's defaults then apply. */
+        if (r >= 0)
+                runtime_args_from_env(&a);
         if (r >= 0 && a.ambiguous)
                 for (int i = 1; i < a.argc; i++)
                         if (streq_ptr(a.argv[i], "create") || streq_ptr(a.argv[i], "run")) {

@@ -32,5 +32,10 @@ struct runtime_args {
 int runtime_args_parse(int argc, char **argv, struct runtime_args *ret);
 void runtime_args_done(struct runtime_args *a);
 
+/* Where the options did not say: LOCKBOX_CONFIG and LOCKBOX_STATE_DIR from the wrapper's own
+ * environment (not the container's), so that a runtime that cannot pass arguments (containerd's
+ * BinaryName) can still name them. Empty values count as unset. */
+void runtime_args_from_env(struct runtime_args *a);
+
 /* main() of lockbox-runtime: returns only on failure (exit status 1), else execs the runtime. */
 int runtime_main(int argc, char **argv);

@@ -6,6 +6,7 @@
 #include "agent_client.h"
 #include "backend.h"
 #include "log.h"
+#include "pod_token.h"
 #include "privsep.h"
 
 /* The secrets of req on local (the store) or network backends, as a request of their own: the
@@ -56,11 +57,13 @@ static void fetch_merge(struct fetch_part *p, struct fetched_secret *out) {
         }
 }
 
-/* Whether the agent is worth asking: it is on, and this hook's fetcher would be filtered. A
- * request that logs in with an identity of its own rather than the configuration's (none yet)
- * must be fetched here: the agent serves the configured logins only. */
+/* Whether the agent is worth asking: it is on, and this hook's fetcher would be filtered. A pod's
+ * container that logs in to Vault with the pod's own projected token (pod_token.h) is fetched
+ * here: the agent logs in only as the configuration says, and one hook's token must not become
+ * a login the agent keeps for the next. */
 static bool fetch_agent_wanted(const struct broker_config *cfg) {
-        return cfg->agent_enabled && privsep_filter_state(cfg) != -EAFNOSUPPORT;
+        return cfg->agent_enabled && !pod_token_active() &&
+               privsep_filter_state(cfg) != -EAFNOSUPPORT;
 }
 
 int fetch_secrets(const struct broker_config *cfg, const struct role *role,

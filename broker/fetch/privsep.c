@@ -14,6 +14,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "manifest.h"
+#include "pod_token.h"
 #include "syscall_filter.h"
 #include "token_cache.h"
 
@@ -49,6 +50,8 @@ static int privsep_preload(const struct broker_config *cfg) {
         int r = credfile_preload(cfg);
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot open the credential files");
+        /* The pod's projected token, if this hook serves a pod's container (pod_token.h). */
+        pod_token_preload();
         for (size_t i = 0; i < cfg->n_backends; i++)
                 if (streq_ptr(cfg->backends[i].type, "vault")) {
                         /* A failure is kept for token_cache_open, which reports it where a

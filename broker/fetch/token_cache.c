@@ -310,6 +310,47 @@ int token_cache_store(int dirfd, const char *name, const struct token_cache_entr
         return write_file_atomic_at(dirfd, name, secret_cdata(text), secret_size(text), 0600);
 }
 
+/* An entry's expiry from its text (its second line), without reading the token into memory. */
+static bool token_cache_expired_long_ago(int dirfd, const char *name, int64_t now) {
+        char head[64];
+        _cleanup_close_ int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return false;
+        ssize_t n = read(fd, head, sizeof head - 1);
+        if (n <= 0)
+                return false;
+        head[n] = '\0';
+        const char *e = strstr(head, "\nexpires ");
+        int64_t expires = 0;
+        if (!e || token_cache_parse_int(e + 9, strcspn(e + 9, "\n"), &expires) < 0)
+                return false;
+        return expires != 0 && expires + TOKEN_CACHE_PRUNE_AFTER_S < now;
+}
+
+int token_cache_prune(int dirfd, int64_t now) {
+        _cleanup_close_ int scan = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        DIR *d = scan >= 0 ? fdopendir(scan) : NULL;
+        if (!d)
+                return negative_errno();
+        TAKE_FD(scan);
+        int removed = 0;
+        for (struct dirent *de; (de = readdir(d));) {
+                char lock[NAME_MAX + 1];
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || (len > 5 && streq_ptr(de->d_name + len - 5, ".lock")))
+                        continue;
+                if (!token_cache_expired_long_ago(dirfd, de->d_name, now))
+                        continue;
+                /* A hook waiting on the lock file then logs in once more: harmless. */
+                if ((size_t)snprintf(lock, sizeof lock, "%s.lock", de->d_name) < sizeof lock)
+                        (void)unlinkat(dirfd, lock, 0);
+                if (unlinkat(dirfd, de->d_name, 0) == 0)
+                        removed++;
+        }
+        closedir(d);
+        return removed;
+}
+
 int token_cache_remove(int dirfd, const char *name) {
         if (token_cache_in_memory) {
                 token_memory_remove(name);

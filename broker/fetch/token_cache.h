@@ -65,5 +65,10 @@ void token_cache_keep_in_memory(void);
 int token_cache_load(int dirfd, const char *name, struct token_cache_entry *ret);
 int token_cache_store(int dirfd, const char *name, const struct token_cache_entry *e);
 int token_cache_remove(int dirfd, const char *name);
+/* Remove the entries (and their lock files) that expired more than TOKEN_CACHE_PRUNE_AFTER_S
+ * ago: logins keyed by a pod's own token are one a token, and pods come and go. Returns how
+ * many were removed, or a negative errno. */
+#define TOKEN_CACHE_PRUNE_AFTER_S 3600
+int token_cache_prune(int dirfd, int64_t now);
 /* flock(LOCK_EX) on NAME.lock, waiting until deadline_ms (http_now_ms clock): -ETIMEDOUT. */
 int token_cache_lock(int dirfd, const char *name, uint64_t deadline_ms, int *ret_fd);

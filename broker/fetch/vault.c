@@ -282,9 +282,12 @@ static int vault_batch_report(struct vault_batch *vb) {
                                  it->why);
                         continue;
                 }
+                /* A pod's own login: which identity Vault refused is part of the reason. */
                 if (it->error)
-                        return vault_fail(it->error, "secret '%s' (%s): %s", sr->name, sr->ref_text,
-                                          it->why);
+                        return vault_fail(it->error, "secret '%s' (%s): %s%s%s%s", sr->name,
+                                          sr->ref_text, it->why, *vb->vc.who ? " (" : "",
+                                          *vb->vc.who ? vb->vc.who + 4 : "",
+                                          *vb->vc.who ? ")" : "");
         }
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
@@ -326,8 +329,9 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
                                   cfg->backend, why ? why : "cannot set up the client");
         r = vault_authenticate(&vb->vc, false, msg, sizeof msg);
         if (r < 0)
-                return vault_fail(r, "secret '%s' (%s): vault login (%s): %s", first->name,
-                                  first->ref_text, vault_auth_method_name(cfg->auth.method), msg);
+                return vault_fail(r, "secret '%s' (%s): vault login (%s%s): %s", first->name,
+                                  first->ref_text, vault_auth_method_name(cfg->auth.method),
+                                  vb->vc.who, msg);
         return 0;
 }
 
@@ -351,9 +355,9 @@ int vault_fetch_batch(const struct fetch_batch *batch) {
                 log_info("vault %s: cached token refused, logging in again", cfg.backend);
                 r = vault_authenticate(&vb.vc, true, msg, sizeof msg);
                 if (r < 0)
-                        return vault_fail(r, "secret '%s' (%s): vault login (%s): %s",
+                        return vault_fail(r, "secret '%s' (%s): vault login (%s%s): %s",
                                           batch->secrets[0]->name, batch->secrets[0]->ref_text,
-                                          vault_auth_method_name(cfg.auth.method), msg);
+                                          vault_auth_method_name(cfg.auth.method), vb.vc.who, msg);
                 vault_batch_reset(&vb);
                 r = vault_batch_run(&vb);
         }
@@ -471,8 +475,8 @@ int vault_revoke_leases(const struct broker_config *bcfg, const struct backend_c
         if (r >= 0)
                 r = vault_revoke_report(&cfg, rv, n);
         else
-                vault_fail(r, "lease %s (%s): cannot revoke: vault %s: %s", leases[0].lease_id,
-                           leases[0].ref, cfg.backend, why ? why : "failed");
+                vault_fail(r, "lease %s (%s): cannot revoke: vault %s%s: %s", leases[0].lease_id,
+                           leases[0].ref, cfg.backend, vc.who, why ? why : "failed");
         vault_revocations_free(rv, n);
         return r;
 }

@@ -7,7 +7,9 @@
 #include <sodium.h>
 
 #include "credfile.h"
+#include "jwt.h"
 #include "log.h"
+#include "pod_token.h"
 #include "vault_auth.h"
 #include "token_cache.h"
 #include "vault_kv.h"
@@ -17,8 +19,9 @@
 /* ---- the client ------------------------------------------------------------------------------ */
 
 /* The cache file's name: the backend's name (for an operator looking at the directory) and a
- * hash of who logs in where. */
-static void vault_cache_name(const struct vault_config *c, char *buf, size_t size) {
+ * hash of who logs in where; for a pod's login also whose token (pod, two parts). */
+static void vault_cache_name(const struct vault_config *c, const char *const pod[2], char *buf,
+                             size_t size) {
         const struct vault_auth *a = &c->auth;
         const char *parts[] = {
                 c->backend,        c->role,
@@ -28,6 +31,7 @@ static void vault_cache_name(const struct vault_config *c, char *buf, size_t siz
                 a->secret_id_file, a->name,
                 a->role,           a->jwt_file,
                 c->cert_file,      a->secret_id_wrapped ? "wrapped" : "",
+                pod ? pod[0] : "", pod ? pod[1] : "",
         };
         char key[TOKEN_CACHE_KEY_LEN + 1];
         token_cache_key(parts, ARRAY_SIZE(parts), key);
@@ -44,13 +48,14 @@ int vault_client_init(struct vault_client *vc, const struct vault_config *cfg,
                 .pinned_pubkey = cfg->pinned_pubkey,
         };
         *vc = (struct vault_client){.cfg = cfg, .state_dir = state_dir};
-        vault_cache_name(cfg, vc->cache_name, sizeof vc->cache_name);
+        vault_cache_name(cfg, NULL, vc->cache_name, sizeof vc->cache_name);
         return http_client_new(cfg->address, &tls, deadline_ms, &vc->http, ret_why);
 }
 
 void vault_client_done(struct vault_client *vc) {
         vc->http = http_client_free(vc->http);
         vc->token = secret_free(vc->token);
+        vc->jwt = secret_free(vc->jwt);
 }
 
 int vault_request(struct vault_client *vc, struct http_request *r, const char *method,
@@ -196,7 +201,18 @@ static int vault_login_body(struct vault_client *vc, struct token_cache_entry *c
                 return vault_json_body(ret, a->name ? 1 : 0, keys, values, sizes);
         }
         case VAULT_AUTH_KUBERNETES: {
-                if ((e = vault_read_credential(a->jwt_file, &s1, why, why_size)) < 0)
+                if (vc->jwt)
+                        e = secret_new_copy(secret_cdata(vc->jwt), secret_size(vc->jwt), &s1);
+                else if (a->jwt_file)
+                        e = vault_read_credential(a->jwt_file, &s1, why, why_size);
+                else {
+                        snprintf(why, why_size,
+                                 "no jwt_file, and the container has no service-account token "
+                                 "mount (%s): only a pod's own token logs in",
+                                 POD_SA_MOUNT);
+                        e = -EACCES;
+                }
+                if (e < 0)
                         return e;
                 const char *keys[] = {"role", "jwt"};
                 const void *values[] = {a->role, secret_cdata(s1)};
@@ -235,6 +251,94 @@ static int vault_login(struct vault_client *vc, struct token_cache_entry *entry,
                  vault_auth_method_name(a->method), a->mount, (long long)entry->ttl);
         /* A token good for N uses would be spent by the hooks that share it. */
         return num_uses > 0 ? 1 : 0;
+}
+
+/* ---- a pod's own token ------------------------------------------------------------------------
+ */
+
+/* The cluster's public keys: whoever can change them can mint tokens that the cache trusts,
+ * so they must be root's and writable by root alone (readable by anyone: they are public). */
+static int vault_read_keys(const char *path, struct secret **ret, char *why, size_t why_size) {
+        struct stat st;
+        _cleanup_close_ int fd = credfile_open(path);
+        const char *problem = NULL;
+        if (fd < 0) {
+                snprintf(why, why_size, "pem_keys_file %s: cannot open: %s", path, strerror(-fd));
+                return fd;
+        }
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                problem = "not a regular file";
+        else if (st.st_uid != 0)
+                problem = "not owned by root";
+        else if (st.st_mode & 0022)
+                problem = "writable by group or others";
+        if (problem) {
+                snprintf(why, why_size, "pem_keys_file %s: %s (refused)", path, problem);
+                return -EPERM;
+        }
+        int r = secret_read_fd(fd, 65536, ret);
+        if (r < 0)
+                snprintf(why, why_size, "pem_keys_file %s: cannot read: %s", path, strerror(-r));
+        return r;
+}
+
+/* Whether the token's claims are the cluster's: its signature verifies with pem_keys_file, it
+ * is within its lifetime and, where configured, from the issuer. 1 yes, 0 no, < 0 failed. */
+static int vault_jwt_trusted(const struct vault_auth *a, const struct jwt *j, const char *text,
+                             char *why, size_t why_size) {
+        _cleanup_secret_ struct secret *keys = NULL;
+        if (!a->pem_keys_file)
+                return 0;
+        int r = vault_read_keys(a->pem_keys_file, &keys, why, why_size);
+        if (r < 0)
+                return r;
+        r = jwt_verify(j, text, secret_cdata(keys), secret_size(keys));
+        if (r < 0) {
+                snprintf(why, why_size, "pem_keys_file %s: cannot verify tokens with it: %s",
+                         a->pem_keys_file, strerror(-r));
+                return r;
+        }
+        if (r == 0)
+                log_info("service-account token: signature not verified by %s; cached as that "
+                         "token only",
+                         a->pem_keys_file);
+        return r == 1 && jwt_times_valid(j, (int64_t)time(NULL)) &&
+               (!a->issuer || streq_ptr(a->issuer, j->issuer));
+}
+
+/* A pod's login: its token, who it says it is (for messages), and the cache entry it goes to:
+ * its service account when the claims are trusted, else the token itself (a hash of it), so
+ * that a token the pod made up never finds another pod's cached login. */
+static int vault_pod_identity(struct vault_client *vc, char *why, size_t why_size) {
+        _cleanup_(jwt_done) struct jwt j = {0};
+        const struct vault_auth *a = &vc->cfg->auth;
+        snprintf(vc->who, sizeof vc->who, " as %s, service account ?", pod_token_pod());
+        int r = pod_token_read(&vc->jwt, why, why_size);
+        if (r < 0)
+                return r;
+        const char *text = secret_cdata(vc->jwt);
+        /* Not a JWT at all: Vault says so at the login (the cache key is the text's hash). */
+        bool parsed = jwt_parse(text, secret_size(vc->jwt), &j) >= 0;
+        if (parsed && j.namespace && j.service_account)
+                snprintf(vc->who, sizeof vc->who, " as %s, service account %s/%s", pod_token_pod(),
+                         j.namespace, j.service_account);
+        int trusted = parsed ? vault_jwt_trusted(a, &j, text, why, why_size) : 0;
+        if (trusted < 0)
+                return trusted;
+        char sa[2 * 256 + 2], hex[2 * SECRET_HASH_BYTES + 1];
+        uint8_t h[SECRET_HASH_BYTES];
+        if (trusted) {
+                snprintf(sa, sizeof sa, "%s/%s", j.namespace ? j.namespace : "",
+                         j.service_account ? j.service_account : "");
+                const char *pod[2] = {"service-account", sa};
+                vault_cache_name(vc->cfg, pod, vc->cache_name, sizeof vc->cache_name);
+        } else {
+                secret_hash(vc->jwt, h);
+                hash_to_hex(h, hex);
+                const char *pod[2] = {"token", hex};
+                vault_cache_name(vc->cfg, pod, vc->cache_name, sizeof vc->cache_name);
+        }
+        return 0;
 }
 
 /* ---- the token ------------------------------------------------------------------------------- */
@@ -277,6 +381,8 @@ static int vault_login_locked(struct vault_client *vc, int dirfd, bool relogin, 
                 int s = token_cache_store(dirfd, vc->cache_name, &e);
                 if (s < 0)
                         log_warning_errno(s, "vault %s: cannot cache the token", vc->cfg->backend);
+                /* A login is rare; it is when what the cache no longer needs goes. */
+                (void)token_cache_prune(dirfd, (int64_t)time(NULL));
         } else
                 (void)token_cache_remove(dirfd, vc->cache_name);
         return vault_take_token(vc, &e, false);
@@ -296,6 +402,11 @@ int vault_authenticate(struct vault_client *vc, bool relogin, char *why, size_t 
                 vc->token = secret_free(vc->token);
                 vc->token_from_cache = false;
                 return vault_read_credential(a->token_file, &vc->token, why, why_size);
+        }
+        if (a->method == VAULT_AUTH_KUBERNETES && pod_token_active() && !vc->jwt) {
+                r = vault_pod_identity(vc, why, why_size);
+                if (r < 0)
+                        return r;
         }
         r = token_cache_open(vc->state_dir, &dirfd);
         if (r < 0)

@@ -18,6 +18,10 @@ struct vault_client {
         bool token_from_cache; /* a 403 may then mean it was revoked: log in again, once */
         int64_t token_ttl;
         char cache_name[128];
+        /* A kubernetes login for a pod (fetch/pod_token.h): the pod's token, and " as pod NS/NAME,
+         * service account NS/SA" for messages ("" otherwise). */
+        struct secret *jwt;
+        char who[640];
 };
 
 int vault_client_init(struct vault_client *vc, const struct vault_config *cfg,
@@ -34,5 +38,9 @@ int vault_request(struct vault_client *vc, struct http_request *r, const char *m
  * cache read again once the lock is held). relogin: the current token was refused; a cached
  * token equal to it is not taken again. On failure returns a negative errno and writes a
  * message (no server text but known phrases) into why.
+ *
+ * A kubernetes login while a pod's token is in use (pod_token_active) presents that token, not
+ * jwt_file, and is cached under the pod's service account when the token's signature verifies
+ * with pem_keys_file (its claims are then the cluster's), else under the token itself.
  */
 int vault_authenticate(struct vault_client *vc, bool relogin, char *why, size_t why_size);

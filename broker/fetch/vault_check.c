@@ -156,6 +156,13 @@ static void vault_check_as(const struct broker_config *bcfg, const struct backen
                 vault_check_append(bad, VAULT_CHECK_LINE, "; ", text);
                 return;
         }
+        if (cfg.auth.method == VAULT_AUTH_KUBERNETES && !cfg.auth.jwt_file) {
+                /* Nothing of the node's to log in with: each pod presents its own token. */
+                snprintf(text, sizeof text, "%s%skubernetes: pods' own tokens only (no jwt_file)",
+                         who, *who ? ": " : "");
+                vault_check_append(ok, VAULT_CHECK_LINE, "; ", text);
+                return;
+        }
         int r = vault_client_init(&vc, &cfg, bcfg->state_dir, http_now_ms() + cfg.timeout_ms, &why);
         if (r >= 0 && (r = vault_authenticate(&vc, false, msg, sizeof msg)) < 0)
                 why = msg;

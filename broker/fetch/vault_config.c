@@ -127,7 +127,8 @@ static int vault_cfg_method_keys(struct vault_cfg_ctx *x, const json_t *auth,
         static const char *const approle[] = {
                 "method", "role_id_file", "secret_id_file", "secret_id_wrapped", "mount", NULL};
         static const char *const cert[] = {"method", "name", "mount", NULL};
-        static const char *const k8s[] = {"method", "role", "jwt_file", "mount", NULL};
+        static const char *const k8s[] = {"method",        "role",   "jwt_file", "mount",
+                                          "pem_keys_file", "issuer", NULL};
         static const char *const *const keys[] = {token, approle, cert, k8s};
         int r = vault_cfg_keys(x, auth, keys[a->method]);
         if (r < 0)
@@ -145,8 +146,12 @@ static int vault_cfg_method_keys(struct vault_cfg_ctx *x, const json_t *auth,
                         return r;
                 break;
         case VAULT_AUTH_KUBERNETES:
+                /* Without jwt_file only a pod's container (with its projected token) can log
+                 * in: a pod that leaves out its token cannot fall back to another identity. */
                 if ((r = vault_cfg_string(x, auth, "role", true, &a->role)) < 0 ||
-                    (r = vault_cfg_path(x, auth, "jwt_file", true, &a->jwt_file)) < 0)
+                    (r = vault_cfg_path(x, auth, "jwt_file", false, &a->jwt_file)) < 0 ||
+                    (r = vault_cfg_path(x, auth, "pem_keys_file", false, &a->pem_keys_file)) < 0 ||
+                    (r = vault_cfg_string(x, auth, "issuer", false, &a->issuer)) < 0)
                         return r;
                 break;
         }
@@ -270,6 +275,8 @@ void vault_config_done(struct vault_config *c) {
         free(c->auth.name);
         free(c->auth.role);
         free(c->auth.jwt_file);
+        free(c->auth.pem_keys_file);
+        free(c->auth.issuer);
         free(c->auth.mount);
         *c = (struct vault_config){0};
 }

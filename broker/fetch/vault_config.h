@@ -18,7 +18,10 @@ struct vault_auth {
         char *role_id_file, *secret_id_file; /* approle */
         bool secret_id_wrapped;
         char *name; /* cert: the role of the cert auth method (optional) */
-        char *role, *jwt_file; /* kubernetes */
+        char *role, *jwt_file; /* kubernetes (jwt_file: NULL when every login is a pod's) */
+        /* kubernetes: the cluster's service-account signing keys (PEM) and issuer, to trust a
+         * pod token's claims as the token cache's key (fetch/jwt.h); both optional. */
+        char *pem_keys_file, *issuer;
         char *mount; /* default: the method's name */
 };
 

@@ -99,7 +99,8 @@ static int audit_event(const struct broker_config *cfg, const char *event, const
 
 static int check_policy(const struct broker_config *cfg, const struct placement *p,
                         const struct request *req, const struct role **ret_role) {
-        int r = policy_select_role(cfg, req->role, p->annotations, p->env, p->n_env, ret_role);
+        int r = policy_select_role(cfg, req->role, p->annotations, p->env, p->n_env, req->pod,
+                                   ret_role);
         if (r < 0) {
                 /* policy_select_role said which role and why, in the one line a failure
                  * gets (found by 65-hostile-request.sh: an unknown role printed two). */

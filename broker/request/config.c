@@ -67,8 +67,9 @@ static int config_get_path(const struct config_ctx *x, const json_t *obj, const 
 
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
-        static const char *const keys[] = {"state_dir", "audit_log", "defaults", "fetcher",
-                                           "agent",     "backends",  "roles",    NULL};
+        static const char *const keys[] = {"state_dir", "audit_log",  "defaults",
+                                           "fetcher",   "agent",      "backends",
+                                           "roles",     "kubernetes", NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
                 return r;
@@ -79,6 +80,25 @@ static int config_parse_top(const struct config_ctx *x, const json_t *root,
         if (json_is_null(json_object_get(root, "audit_log")))
                 return 0;
         return config_get_path(x, root, "audit_log", "audit_log", &c->audit_log);
+}
+
+/* "kubernetes": {"runtime": "containerd" | "cri-o"}: whose annotations state a pod's identity
+ * (request/pod.h). Required, not guessed from the keys a container carries: a pod can add the
+ * other runtime's keys to its own containers. */
+static int config_parse_kubernetes(const struct config_ctx *x, const json_t *root,
+                                   struct broker_config *c) {
+        static const char *const keys[] = {"runtime", NULL};
+        const json_t *k = json_object_get(root, "kubernetes");
+        if (!k)
+                return 0;
+        if (!json_is_object(k))
+                return config_fail(x, "kubernetes", "must be an object");
+        int r = config_check_keys(x, k, "kubernetes", keys);
+        if (r < 0)
+                return r;
+        if (pod_runtime_from_name(json_get_string(k, "runtime"), &c->pod_runtime) < 0)
+                return config_fail(x, "kubernetes.runtime", "must be \"containerd\" or \"cri-o\"");
+        return 0;
 }
 
 /* "fetcher": {"uid": N, "gid": N}: whom the secret fetcher runs as. Not root (the point of
@@ -324,7 +344,10 @@ int config_parse(const char *buf, size_t size, const char *origin, struct broker
         if (r > 0)
                 r = config_add_default_store(c);
         if (r >= 0)
-                r = config_parse_roles(&x, root, &c->roles, &c->n_roles);
+                r = config_parse_kubernetes(&x, root, c);
+        if (r >= 0)
+                r = config_parse_roles(&x, root, c->pod_runtime != POD_RUNTIME_NONE, &c->roles,
+                                       &c->n_roles);
         /* Content errors were logged where they were found; only allocation failures were not. */
         if (r == -ENOMEM)
                 return log_error_errno(r, "config %s: cannot parse", x.origin);

@@ -8,6 +8,7 @@
 #include "config_roles.h"
 #include "json.h"
 #include "macro.h"
+#include "pod.h"
 
 #define CONFIG_DEFAULT_PATH "/etc/lockbox/broker.json"
 #define CONFIG_DEFAULT_STATE_DIR "/run/lockbox"
@@ -51,6 +52,9 @@ struct broker_config {
         size_t n_backends;
         struct role *roles;
         size_t n_roles;
+        /* "kubernetes": {"runtime": ...}: the CRI runtime whose annotations state a pod's
+         * identity on this node (request/pod.h); NONE: roles cannot bind to pods. */
+        enum pod_runtime pod_runtime;
 };
 
 /*

@@ -108,16 +108,41 @@ static uint64_t config_regex_cost(const char *re) {
         return total;
 }
 
+/* NULL when key may be matched as kind, else why not. */
+static const char *config_when_key_problem(enum role_match_kind kind, const char *key) {
+        switch (kind) {
+        case ROLE_MATCH_ENV:
+                return !*key || strchr(key, '=') ? "invalid environment variable name" : NULL;
+        case ROLE_MATCH_ANNOTATION:
+                if (!*key)
+                        return "invalid annotation name";
+                /* containerd passes a pod's own annotations through (pod_annotations, "*" at
+                 * worst) and CRI-O copies all of them: a pod can write io.kubernetes.* keys that
+                 * look like its runtime's. Only when.kubernetes knows whose keys to trust. */
+                if (strncmp(key, "io.kubernetes.", 14) == 0)
+                        return "io.kubernetes.* annotations can be set by the pod itself under "
+                               "some runtimes; bind the role with \"when\": {\"kubernetes\": "
+                               "{\"namespace\": ...}} instead";
+                return NULL;
+        case ROLE_MATCH_POD:
+                if (streq_ptr(key, ROLE_POD_NAMESPACE) || streq_ptr(key, ROLE_POD_NAME) ||
+                    streq_ptr(key, ROLE_POD_CONTAINER))
+                        return NULL;
+                return "unknown key (namespace, pod or container)";
+        }
+        return "unknown";
+}
+
 static int config_parse_when_map(struct config_ctx *x, const json_t *m, const char *jpath,
-                                 bool is_env, struct role *role) {
+                                 enum role_match_kind kind, struct role *role) {
         const char *key;
         json_t *v;
         json_object_foreach((json_t *)m, key, v) {
                 char sub[512];
                 snprintf(sub, sizeof sub, "%s.%s", jpath, key);
-                if (!*key || (is_env && strchr(key, '=')))
-                        return config_fail(x, jpath, "invalid %s name",
-                                           is_env ? "environment variable" : "annotation");
+                const char *why = config_when_key_problem(kind, key);
+                if (why)
+                        return config_fail(x, kind == ROLE_MATCH_POD ? sub : jpath, "%s", why);
                 if (!json_is_string(v))
                         return config_fail(x, sub, "must be a regular expression string");
                 uint64_t cost = config_regex_cost(json_string_value(v));
@@ -131,7 +156,7 @@ static int config_parse_when_map(struct config_ctx *x, const json_t *m, const ch
                                            "the role patterns together are too complex to "
                                            "compile at every hook run");
                 struct role_match *rm = &role->when[role->n_when];
-                *rm = (struct role_match){.is_env = is_env};
+                *rm = (struct role_match){.kind = kind};
                 rm->key = strdup(key);
                 rm->pattern = strdup(json_string_value(v));
                 if (!rm->key || !rm->pattern) {
@@ -149,15 +174,22 @@ static int config_parse_when_map(struct config_ctx *x, const json_t *m, const ch
         return 0;
 }
 
-static int config_parse_when(struct config_ctx *x, const json_t *w, const char *jpath,
+static int config_parse_when(struct config_ctx *x, const json_t *w, const char *jpath, bool pods,
                              struct role *role) {
-        static const char *const keys[] = {"annotations", "env", NULL};
-        static const char *const maps[] = {"annotations", "env"};
+        static const char *const keys[] = {"annotations", "env", "kubernetes", NULL};
+        static const char *const maps[] = {"annotations", "env", "kubernetes"};
+        static const enum role_match_kind kinds[] = {ROLE_MATCH_ANNOTATION, ROLE_MATCH_ENV,
+                                                     ROLE_MATCH_POD};
         if (!json_is_object(w))
                 return config_fail(x, jpath, "must be an object");
         int r = config_check_keys(x, w, jpath, keys);
         if (r < 0)
                 return r;
+        if (json_object_get(w, "kubernetes") && !pods)
+                return config_fail(x, NULL,
+                                   "%s.kubernetes: needs \"kubernetes\": {\"runtime\": "
+                                   "\"containerd\" or \"cri-o\"} at the top (whose keys to trust)",
+                                   jpath);
         size_t n = 0;
         for (size_t i = 0; i < ARRAY_SIZE(maps); i++) {
                 const json_t *m = json_object_get(w, maps[i]);
@@ -172,7 +204,7 @@ static int config_parse_when(struct config_ctx *x, const json_t *w, const char *
                 const json_t *m = json_object_get(w, maps[i]);
                 char sub[256];
                 snprintf(sub, sizeof sub, "%s.%s", jpath, maps[i]);
-                if (m && (r = config_parse_when_map(x, m, sub, i == 1, role)) < 0)
+                if (m && (r = config_parse_when_map(x, m, sub, kinds[i], role)) < 0)
                         return r;
         }
         return 0;
@@ -199,7 +231,7 @@ static int config_parse_allow(const struct config_ctx *x, const json_t *a, const
         return 0;
 }
 
-static int config_parse_role(struct config_ctx *x, const json_t *obj, const char *jpath,
+static int config_parse_role(struct config_ctx *x, const json_t *obj, const char *jpath, bool pods,
                              struct role *role) {
         static const char *const keys[] = {"name", "when", "allow", "auth", NULL};
         char sub[128];
@@ -224,7 +256,7 @@ static int config_parse_role(struct config_ctx *x, const json_t *obj, const char
                 return r;
         const json_t *when = json_object_get(obj, "when");
         snprintf(sub, sizeof sub, "%s.when", jpath);
-        if (when && (r = config_parse_when(x, when, sub, role)) < 0)
+        if (when && (r = config_parse_when(x, when, sub, pods, role)) < 0)
                 return r;
         const json_t *auth = json_object_get(obj, "auth");
         snprintf(sub, sizeof sub, "%s.auth", jpath);
@@ -234,7 +266,8 @@ static int config_parse_role(struct config_ctx *x, const json_t *obj, const char
         return 0;
 }
 
-int config_parse_roles(struct config_ctx *x, const json_t *root, struct role **ret, size_t *ret_n) {
+int config_parse_roles(struct config_ctx *x, const json_t *root, bool pods, struct role **ret,
+                       size_t *ret_n) {
         const json_t *roles = json_object_get(root, "roles");
         if (!roles)
                 return 0; /* deny by default: no role, nothing allowed */
@@ -248,7 +281,7 @@ int config_parse_roles(struct config_ctx *x, const json_t *root, struct role **r
         json_array_foreach(roles, i, obj) {
                 char jpath[64];
                 snprintf(jpath, sizeof jpath, "roles[%zu]", i);
-                int r = config_parse_role(x, obj, jpath, &(*ret)[(*ret_n)++]);
+                int r = config_parse_role(x, obj, jpath, pods, &(*ret)[(*ret_n)++]);
                 if (r < 0)
                         return r;
                 for (size_t j = 0; j < i; j++)

@@ -8,6 +8,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "pod.h"
 
 #define OCI_ID_MAX 1024
 #define OCI_STATUS_MAX 64
@@ -250,10 +251,29 @@ static int config_env(json_t *env, const char *bundle, struct oci_config *c) {
         return 0;
 }
 
+/* process.args[0]: whether the container runs lockbox-shim (request/pod.h). */
+static int config_args0(json_t *p, const char *bundle, struct oci_config *c) {
+        json_t *args = json_object_get(p, "args");
+        if (!args || json_is_null(args))
+                return 0;
+        if (!json_is_array(args))
+                return log_invalid("%s/config.json: process.args: not an array", bundle);
+        json_t *a0 = json_array_get(args, 0);
+        if (!a0)
+                return 0;
+        if (!json_is_string(a0))
+                return log_invalid("%s/config.json: process.args[0]: not a string", bundle);
+        c->args0 = strdup(json_string_value(a0));
+        return c->args0 ? 0 : -ENOMEM;
+}
+
 static int config_process(json_t *root, const char *bundle, struct oci_config *c) {
         json_t *p = json_object_get(root, "process");
         if (p && !json_is_object(p))
                 return log_invalid("%s/config.json: process: not an object", bundle);
+        int k = config_args0(p, bundle, c);
+        if (k < 0)
+                return k;
         json_t *user = json_object_get(p, "user");
         if (user && !json_is_object(user))
                 return log_invalid("%s/config.json: process.user: not an object", bundle);
@@ -264,6 +284,45 @@ static int config_process(json_t *root, const char *bundle, struct oci_config *c
         if (r < 0)
                 return r;
         return config_env(json_object_get(p, "env"), bundle, c);
+}
+
+/* "/var/run/secrets/kubernetes.io/serviceaccount/" and the plain spelling are one place. */
+static bool mount_is_sa(const char *dest) {
+        size_t n = strlen(POD_SA_MOUNT);
+        return strncmp(dest, POD_SA_MOUNT, n) == 0 && dest[n + strspn(dest + n, "/")] == '\0';
+}
+
+/* The source of the kubelet's service-account volume (the last mount at POD_SA_MOUNT: the one
+ * the container sees). Only a bind mount has a source on the host; anything else (a tmpfs the
+ * pod asked for) leaves none. Other mounts are the runtime's business, not read here. */
+static int config_mounts(json_t *root, const char *bundle, struct oci_config *c) {
+        json_t *mounts = json_object_get(root, "mounts"), *m;
+        size_t i;
+
+        if (!mounts || json_is_null(mounts))
+                return 0;
+        if (!json_is_array(mounts))
+                return log_invalid("%s/config.json: mounts: not an array", bundle);
+        json_array_foreach(mounts, i, m) {
+                const char *dest = json_get_string(m, "destination");
+                if (!dest || !mount_is_sa(dest))
+                        continue;
+                const char *type = json_get_string(m, "type");
+                const char *src = json_get_string(m, "source");
+                free(c->sa_token_dir);
+                c->sa_token_dir = NULL;
+                /* runc binds with type "bind", or "none" (or none given) and a bind option. */
+                if (type && !streq_ptr(type, "bind") && !streq_ptr(type, "none"))
+                        continue;
+                if (!src || src[0] != '/' || strlen(src) >= PATH_MAX - 16 || oci_has_control(src))
+                        return log_invalid("%s/config.json: mounts[%zu].source: absolute path "
+                                           "expected",
+                                           bundle, i);
+                c->sa_token_dir = strdup(src);
+                if (!c->sa_token_dir)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 static bool mapping_field(json_t *m, const char *key, uint32_t *ret) {
@@ -357,6 +416,8 @@ int oci_config_parse(const char *buf, size_t size, const char *bundle, struct oc
                 r = annotations_take(json_object_get(root, "annotations"), what, &c.annotations);
         if (r >= 0)
                 r = config_linux(root, bundle, &c);
+        if (r >= 0)
+                r = config_mounts(root, bundle, &c);
         if (r < 0)
                 return r;
 
@@ -398,6 +459,8 @@ void oci_config_done(struct oci_config *c) {
         }
         free(c->env);
         json_decref(c->annotations);
+        free(c->args0);
+        free(c->sa_token_dir);
         free(c->uid_map);
         free(c->gid_map);
         *c = (struct oci_config){0};

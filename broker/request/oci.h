@@ -33,6 +33,10 @@ struct oci_config {
         char **env; /* process.env, NULL-terminated */
         size_t n_env;
         json_t *annotations; /* object, never NULL after load */
+        char *args0; /* process.args[0], NULL when there is none */
+        /* The source on the host of the last bind mount at POD_SA_MOUNT (request/pod.h): the
+         * kubelet's projected service-account volume of a pod's container. NULL: none. */
+        char *sa_token_dir;
         struct id_mapping *uid_map, *gid_map;
         size_t n_uid_map, n_gid_map;
         bool has_userns;

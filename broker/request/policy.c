@@ -9,7 +9,7 @@
 /* Messages quote the key and the pattern (both from the trusted config), never the value: it
  * comes from the container and may be anything, a secret pasted by mistake included. */
 static int policy_deny(const struct role *role, const struct role_match *m, bool absent) {
-        const char *kind = m->is_env ? "env" : "annotation";
+        const char *kind = m->kind == ROLE_MATCH_ENV ? "env" : "annotation";
         if (absent)
                 log_error("role '%s': %s %s is not set (must match %s)", role->name, kind, m->key,
                           m->pattern);
@@ -50,9 +50,36 @@ static int policy_match_annotation(const struct role *role, const struct role_ma
         return 0;
 }
 
+/* when.kubernetes: only what the configured runtime asserted counts. The value is a checked
+ * Kubernetes name (pod_identify), so it may be quoted: it says which pod was refused. */
+static int policy_match_pod(const struct broker_config *c, const struct role *role,
+                            const struct role_match *m, const struct pod_identity *pod) {
+        const char *runtime = pod_runtime_name(c->pod_runtime);
+        if (!pod || !pod->asserted || pod->runtime != c->pod_runtime) {
+                log_error("role '%s': not a Kubernetes pod's container as %s states it (kubernetes "
+                          "%s must match %s)",
+                          role->name, runtime, m->key, m->pattern);
+                return -EACCES;
+        }
+        const char *value = streq_ptr(m->key, ROLE_POD_NAMESPACE) ? pod->namespace
+                            : streq_ptr(m->key, ROLE_POD_NAME)    ? pod->name
+                                                                  : pod->container;
+        if (!value) {
+                log_error("role '%s': %s states no kubernetes %s (must match %s)", role->name,
+                          runtime, m->key, m->pattern);
+                return -EACCES;
+        }
+        if (!policy_regex_matches(m, value)) {
+                log_error("role '%s': kubernetes %s '%s' (as %s states it) does not match %s",
+                          role->name, m->key, value, runtime, m->pattern);
+                return -EACCES;
+        }
+        return 0;
+}
+
 int policy_select_role(const struct broker_config *c, const char *role_name,
                        const json_t *annotations, char *const *env, size_t n_env,
-                       const struct role **ret) {
+                       const struct pod_identity *pod, const struct role **ret) {
         if (!role_name)
                 role_name = "default";
         const struct role *role = config_find_role(c, role_name);
@@ -65,8 +92,9 @@ int policy_select_role(const struct broker_config *c, const char *role_name,
         }
         for (size_t i = 0; i < role->n_when; i++) {
                 const struct role_match *m = &role->when[i];
-                int r = m->is_env ? policy_match_env(role, m, env, n_env)
-                                  : policy_match_annotation(role, m, annotations);
+                int r = m->kind == ROLE_MATCH_ENV   ? policy_match_env(role, m, env, n_env)
+                        : m->kind == ROLE_MATCH_POD ? policy_match_pod(c, role, m, pod)
+                                                    : policy_match_annotation(role, m, annotations);
                 if (r < 0)
                         return r;
         }

@@ -10,6 +10,7 @@
 #include "log.h"
 #include "oci.h"
 #include "manifest.h"
+#include "pod.h"
 
 /* Content errors are logged here, where the key is known, and returned as -EINVAL; the caller
  * only decides the exit status. */
@@ -24,6 +25,7 @@ enum req_kind {
         REQ_GID,
         REQ_ROLE,
         REQ_SIGNAL,
+        REQ_CONTAINERS,
         REQ_IGNORE,
 };
 
@@ -34,10 +36,16 @@ struct req_key {
 };
 
 static const struct req_key annotation_keys[] = {
-        {"secret.", true, REQ_SECRET},     {"mode.", true, REQ_MODE},
-        {"optional.", true, REQ_OPTIONAL}, {"dir", false, REQ_DIR},
-        {"uid", false, REQ_UID},           {"gid", false, REQ_GID},
-        {"role", false, REQ_ROLE},         {"rotate-signal", false, REQ_SIGNAL},
+        {"secret.", true, REQ_SECRET},
+        {"mode.", true, REQ_MODE},
+        {"optional.", true, REQ_OPTIONAL},
+        {"dir", false, REQ_DIR},
+        {"uid", false, REQ_UID},
+        {"gid", false, REQ_GID},
+        {"role", false, REQ_ROLE},
+        {"rotate-signal", false, REQ_SIGNAL},
+        /* A pod's annotation: env is per container already, so it has no LOCKBOX_ form. */
+        {"containers", false, REQ_CONTAINERS},
 };
 
 static const struct req_key env_keys[] = {
@@ -127,6 +135,28 @@ static char *dir_normalise(const char *dir) {
         return out;
 }
 
+#define REQ_CONTAINERS_MAX 64
+
+/* io.lockbox.containers: container names (DNS labels) separated by commas. */
+static const char *containers_problem(const char *list) {
+        size_t n = 0;
+        for (const char *p = list;; p++) {
+                size_t len = strcspn(p, ",");
+                char name[64];
+                if (len == 0 || len >= sizeof name)
+                        return "a container name is empty or too long";
+                memcpy(name, p, len);
+                name[len] = '\0';
+                if (!pod_name_is_label(name))
+                        return "not a container name (lower-case letters, digits, '-')";
+                if (++n > REQ_CONTAINERS_MAX)
+                        return "too many container names";
+                p += len;
+                if (*p == '\0')
+                        return NULL;
+        }
+}
+
 /* Parse value for kind into it; on failure return the reason (never quoting the value). */
 static const char *req_parse_value(enum req_kind kind, const char *value, struct req_item *it) {
         mode_t mode;
@@ -172,6 +202,11 @@ static const char *req_parse_value(enum req_kind kind, const char *value, struct
                 if (parse_signal(value, &sig) < 0 || sig == SIGKILL || sig == SIGSTOP)
                         return "invalid signal (a catchable signal name or number expected)";
                 it->num = (uint32_t)sig;
+                return NULL;
+        case REQ_CONTAINERS:
+                if ((why = containers_problem(value)))
+                        return why;
+                it->text = strdup(value);
                 return NULL;
         case REQ_IGNORE:
                 break;
@@ -274,7 +309,9 @@ static int req_key_value(struct req_builder *b, bool env, const char *key, size_
                 return log_invalid("request: %s: not a string", it.origin);
         if ((why = req_parse_value(k->kind, value, &it)))
                 return log_invalid("request: %s: %s", it.origin, why);
-        if ((k->kind == REQ_SECRET || k->kind == REQ_DIR || k->kind == REQ_ROLE) && !it.text)
+        if ((k->kind == REQ_SECRET || k->kind == REQ_DIR || k->kind == REQ_ROLE ||
+             k->kind == REQ_CONTAINERS) &&
+            !it.text)
                 return -ENOMEM;
         return req_add(b, &it);
 }
@@ -348,6 +385,20 @@ static int req_secrets(struct req_builder *b, mode_t default_mode, struct reques
         return 0;
 }
 
+/* The checked list, split (containers_problem() accepted it). */
+static int req_containers(const char *list, struct request *r) {
+        r->containers = calloc(REQ_CONTAINERS_MAX + 1, sizeof *r->containers);
+        if (!r->containers)
+                return -ENOMEM;
+        for (const char *p = list; *p;) {
+                size_t len = strcspn(p, ",");
+                if (!(r->containers[r->n_containers++] = strndup(p, len)))
+                        return -ENOMEM;
+                p += len + (p[len] == ',');
+        }
+        return 0;
+}
+
 static int req_globals(struct req_builder *b, const struct broker_config *cfg, struct request *r) {
         const struct req_item *it;
 
@@ -369,7 +420,8 @@ static int req_globals(struct req_builder *b, const struct broker_config *cfg, s
         }
         it = req_find(b, REQ_SIGNAL, NULL);
         r->rotate_signal = it ? (int)it->num : SIGUSR1;
-        return 0;
+        it = req_find(b, REQ_CONTAINERS, NULL);
+        return it ? req_containers(it->text, r) : 0;
 }
 
 int request_build(const json_t *annotations, char *const *env, size_t n_env,
@@ -400,5 +452,8 @@ void request_done(struct request *r) {
         free(r->secrets);
         free(r->dir);
         free(r->role);
+        for (size_t i = 0; i < r->n_containers; i++)
+                free(r->containers[i]);
+        free(r->containers);
         *r = (struct request){0};
 }

@@ -6,6 +6,7 @@
 
 #include "config.h"
 #include "json.h"
+#include "pod.h"
 #include "ref.h"
 
 struct secret_request {
@@ -26,6 +27,13 @@ struct request {
         uint32_t uid, gid; /* container ids; defaults from process.user by the caller */
         char *role; /* default "default" */
         int rotate_signal; /* default SIGUSR1 */
+        /* io.lockbox.containers: which containers of a Kubernetes pod get the secrets
+         * (request/pod.h); NULL when not given. */
+        char **containers;
+        size_t n_containers;
+        /* The pod the container belongs to, as its runtime states it (borrowed; set by the
+         * hook after request_build, NULL outside a pod): roles' when.kubernetes match it. */
+        const struct pod_identity *pod;
 };
 
 /*

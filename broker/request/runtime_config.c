@@ -10,6 +10,7 @@
 #include "fdutil.h"
 #include "log.h"
 #include "oci.h"
+#include "pod.h"
 
 #define BROKER_NAME "lockbox-broker"
 
@@ -18,6 +19,10 @@ bool runtime_config_wants_secrets(const json_t *config) {
         json_t *v;
         size_t i;
 
+        /* A pod's sandbox (pause) container carries the pod's annotations too (containerd's
+         * pod_annotations, CRI-O's pod annotations) and must never get a tmpfs: no hooks. */
+        if (pod_is_sandbox(json_get_object(config, "annotations")))
+                return false;
         json_object_foreach((json_t *)json_get_object(config, "annotations"), key, v) {
                 if (strncmp(key, "io.lockbox.", 11) == 0)
                         return true;

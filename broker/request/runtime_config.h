@@ -19,7 +19,8 @@ struct runtime_hook {
 
 /* Does this config.json (the root object) ask lockbox for anything: an io.lockbox.*
  * annotation or a LOCKBOX_* variable (but LOCKBOX_FDS) in process.env? The same test the hook
- * makes, so that a misspelt key reaches the hook and fails there, loudly. */
+ * makes, so that a misspelt key reaches the hook and fails there, loudly. A Kubernetes pod's
+ * sandbox (pause) container never does (pod_is_sandbox). */
 bool runtime_config_wants_secrets(const json_t *config);
 
 /* Add lockbox's createRuntime and poststop hooks unless there already is one at each stage

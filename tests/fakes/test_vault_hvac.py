@@ -45,15 +45,29 @@ def read(path):
         return f.read()
 
 
-def b64url(obj):
-    return base64.urlsafe_b64encode(json.dumps(obj).encode()).rstrip(b"=").decode()
+# Service-account tokens signed by a "cluster" of our own (mkjwt.py, python3-cryptography):
+# K8S["key"] signs what the fake's TokenReview stand-in and pem_keys accept, K8S["other"] is
+# another cluster's key.
+K8S_TMP = tempfile.mkdtemp(prefix="lbx-hvac-k8s-")
 
 
-K8S_JWT = ".".join([b64url({"alg": "RS256", "kid": "test"}), b64url({
-    "iss": "kubernetes/serviceaccount", "sub": "system:serviceaccount:apps:web",
-    "kubernetes.io/serviceaccount/namespace": "apps",
-    "kubernetes.io/serviceaccount/service-account.name": "web",
-    "kubernetes.io/serviceaccount/service-account.uid": "0d6a1f0e-uid"}), "c2lnbmF0dXJl"])
+def _mkjwt(*args):
+    return subprocess.run([sys.executable, os.path.join(HERE, "mkjwt.py")] + list(args),
+                          check=True, capture_output=True, text=True).stdout.strip()
+
+
+_mkjwt("keygen", os.path.join(K8S_TMP, "a"))
+_mkjwt("keygen", os.path.join(K8S_TMP, "b"), "--ec")
+K8S_KEY = os.path.join(K8S_TMP, "a", "sa.key")
+K8S_OTHER = os.path.join(K8S_TMP, "b", "sa.key")
+
+
+def k8s_token(ns, sa, *extra, key=K8S_KEY):
+    return _mkjwt("mint", key, "--namespace", ns, "--service-account", sa, "--pod", sa + "-1",
+                  *extra)
+
+
+K8S_JWT = k8s_token("apps", "web")
 
 # Values that must never appear in the fake's log.
 SECRETS = {
@@ -131,7 +145,13 @@ class Fake:
             "cert": {"roles": {"web": {"certificate": "@" + self.ca,
                                        "allowed_common_names": ["lockbox-client"],
                                        "policies": ["app"], "ttl": "30m"}}},
-            "kubernetes": {"roles": {"web": {"jwt": K8S_JWT, "policies": ["app"], "ttl": "15m"}}},
+            "kubernetes": {
+                "config": {"kubernetes_host": "https://k8s.test:6443",
+                           "pem_keys": [read(os.path.join(K8S_TMP, "a", "sa.pub"))]},
+                "tokenreview": {"public_keys": [read(os.path.join(K8S_TMP, "a", "sa.pub"))]},
+                "roles": {"web": {"bound_service_account_names": ["web"],
+                                  "bound_service_account_namespaces": ["apps"],
+                                  "token_policies": ["app"], "token_ttl": "15m"}}},
             "database": {"roles": {"app": {"default_ttl": "1h", "max_ttl": "2h"}}},
             "namespaces": {"ns1/": {
                 "root_token": SECRETS["ns_root"],
@@ -209,6 +229,7 @@ def main():
         if fake is not None:
             fake.stop()
         shutil.rmtree(tmp, ignore_errors=True)
+        shutil.rmtree(K8S_TMP, ignore_errors=True)
 
 
 def run_checks(fake):
@@ -388,14 +409,63 @@ def run_checks(fake):
         a = r["auth"]
         m = a["metadata"]
         expect(m["role"] == "web" and m["service_account_name"] == "web" and
-               m["service_account_namespace"] == "apps", "k8s metadata %r" % m)
+               m["service_account_namespace"] == "apps" and m["service_account_uid"] and
+               m["service_account_secret_name"] == "", "k8s metadata %r" % m)
         expect(a["lease_duration"] == 900 and a["policies"] == ["app", "default"], "k8s %r" % a)
         expect(cl.is_authenticated(), "k8s token works")
-        e = raises(hx.Forbidden, fake.client().auth.kubernetes.login, "web", K8S_JWT + "x")
-        expect(e.errors == ["permission denied"], "bad jwt %r" % e.errors)
+        # The old secret-based token: claims under "kubernetes.io/serviceaccount/...".
+        m = fake.client().auth.kubernetes.login("web", k8s_token("apps", "web", "--legacy"))
+        expect(m["auth"]["metadata"]["service_account_secret_name"] == "web-token-lbx",
+               "legacy %r" % m["auth"]["metadata"])
         e = raises(hx.InvalidRequest, fake.client().auth.kubernetes.login, "nope", K8S_JWT)
         expect(e.errors == ['invalid role name "nope"'], "bad role %r" % e.errors)
-    c.run("kubernetes: login with a JWT, bad JWT -> 403, unknown role -> 400", k8s_login)
+        e = raises(hx.InvalidRequest, fake.client().adapter.login, "/v1/auth/kubernetes/login",
+                   json={"role": "web"})
+        expect(e.errors == ["missing jwt"], "no jwt %r" % e.errors)
+    c.run("kubernetes: projected and legacy tokens log in, unknown role -> 400", k8s_login)
+
+    def k8s_refused():
+        login = fake.client().auth.kubernetes.login
+        for token, want in (
+                (k8s_token("dev", "web"), "namespace not authorized"),
+                (k8s_token("apps", "other"), "service account name not authorized"),
+                (k8s_token("apps", "web", "--expired"),
+                 "invalid expiration time (exp) claim: token is expired"),
+                (k8s_token("apps", "web", key=K8S_OTHER), "permission denied"),
+                (K8S_JWT[:-4] + ("AAAA" if not K8S_JWT.endswith("AAAA") else "BBBB"),
+                 "permission denied"),
+                ("not-a-jwt", "permission denied")):
+            e = raises(hx.Forbidden, login, "web", token)
+            expect(e.errors == [want], "%s: %r" % (want, e.errors))
+    c.run("kubernetes: bound namespace, wrong service account, expired, another cluster's "
+          "key, bad signature -> 403", k8s_refused)
+
+    def k8s_roles():
+        root_cl = fake.client(S["root"])
+        k = root_cl.auth.kubernetes
+        cfg = k.read_config()
+        expect(cfg["kubernetes_host"] == "https://k8s.test:6443" and len(cfg["pem_keys"]) == 1,
+               "config %r" % cfg)
+        k.create_role("any", bound_service_account_names="*",
+                      bound_service_account_namespaces=["dev", "team-*"], policies=["app"])
+        r = k.read_role("any")
+        expect(r["bound_service_account_names"] == ["*"] and
+               r["bound_service_account_namespaces"] == ["dev", "team-*"], "role %r" % r)
+        fake.client().auth.kubernetes.login("any", k8s_token("team-a", "batch"))
+        e = raises(hx.Forbidden, fake.client().auth.kubernetes.login, "any",
+                   k8s_token("apps", "web"))
+        expect(e.errors == ["namespace not authorized"], "%r" % e.errors)
+        e = raises(hx.InvalidRequest, k.create_role, "bad", ["*", "web"], ["dev"])
+        expect(e.errors == ['can not mix "*" with values'], "%r" % e.errors)
+        e = raises(hx.InvalidRequest, root_cl.adapter.post, "/v1/auth/kubernetes/role/bad",
+                   json={"bound_service_account_names": ["web"]})
+        expect(e.errors == ['"bound_service_account_namespaces" can not be empty if '
+                            '"bound_service_account_namespace_selector" is not set'],
+               "%r" % e.errors)
+        e = raises(hx.InvalidRequest, k.configure, "")
+        expect(e.errors == ["no host provided"], "%r" % e.errors)
+    c.run("kubernetes: config and roles through the API (wildcards, globs, upstream errors)",
+          k8s_roles)
 
     # ---------------------------------------------------------------- KV v1
     def kv1():
@@ -638,7 +708,7 @@ def run_checks(fake):
     def counters():
         k = fake.control("GET", "/counters")
         expect(k["logins"].get("approle", 0) >= 5 and k["logins"].get("cert") == 2 and
-               k["logins"].get("kubernetes") == 1, "logins %r" % k["logins"])
+               k["logins"].get("kubernetes") == 3, "logins %r" % k["logins"])
         expect(k["login_failures"].get("approle", 0) >= 3, "failures %r" % k["login_failures"])
         expect(k["requests"].get("GET secret/data/app/db", 0) >= 20, "per-path counter")
         expect(k["unwraps"] == 2 and k["wraps"] == 2, "wrap counters")

@@ -109,6 +109,9 @@ from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import vault_k8s  # noqa: E402  (the kubernetes auth method, next to this file)
+
 VAULT_VERSION = "1.15.6"
 MAX_REQUEST_SIZE = 32 * 1024 * 1024      # Vault's default max_request_size
 KV1_DEFAULT_TTL = 2764800                # 32 days: the lease_duration a KV v1 read reports
@@ -611,6 +614,8 @@ class State:
         self.leases = {}
         self.faults = []
         self.fault_seq = 0
+        # The Kubernetes cluster the kubernetes auth method's TokenReview asks (vault_k8s.py).
+        self.k8s_cluster = {"keys": [], "accept": set(), "reject": set()}
         self.reset_counters()
         self._default_mounts(self.namespaces[""])
 
@@ -725,18 +730,7 @@ class State:
                 "max_ttl": parse_duration(spec.get("max_ttl", spec.get("token_max_ttl"))),
                 "display_name": spec.get("display_name", name),
             }
-        kr = doc.get("kubernetes") or {}
-        km = self._auth_mount(ns, kr.get("mount", "kubernetes"), "kubernetes")
-        for name, spec in (kr.get("roles") or {}).items():
-            jwts = spec.get("jwts") or ([spec["jwt"]] if spec.get("jwt") else [])
-            km.roles[name] = {
-                "jwts": jwts,
-                "policies": list(spec.get("policies") or spec.get("token_policies") or []),
-                "ttl": parse_duration(spec.get("ttl", spec.get("token_ttl"))),
-                "max_ttl": parse_duration(spec.get("max_ttl", spec.get("token_max_ttl"))),
-                "service_account_name": spec.get("service_account_name", "default"),
-                "service_account_namespace": spec.get("service_account_namespace", "default"),
-            }
+        self._seed_kubernetes(ns, doc.get("kubernetes") or {})
         db = doc.get("database") or {}
         if db:
             mp = db.get("mount", "database").strip("/") + "/"
@@ -751,6 +745,29 @@ class State:
                     "renewable": bool(spec.get("renewable", True)),
                     "username_prefix": spec.get("username_prefix"),
                 }
+
+    def _seed_kubernetes(self, ns, kr):
+        """The kubernetes auth method: "config" as POSTed to auth/kubernetes/config (default:
+        a kubernetes_host only, once roles are seeded), "roles" as POSTed to role/NAME (bound
+        names and namespaces default to "*" in a seed), "tokenreview" the cluster's side."""
+        km = self._auth_mount(ns, kr.get("mount", "kubernetes"), "kubernetes")
+        try:
+            if "config" in kr or (kr.get("roles") and getattr(km, "k8s_config", None) is None):
+                km.k8s_config = vault_k8s.config_from(
+                    kr.get("config") or {"kubernetes_host": "https://kubernetes.default.svc"})
+            for name, spec in (kr.get("roles") or {}).items():
+                spec = dict(spec)
+                spec.setdefault("bound_service_account_names", ["*"])
+                spec.setdefault("bound_service_account_namespaces", ["*"])
+                km.roles[name] = vault_k8s.role_from(spec, parse_duration)
+        except vault_k8s.AuthError as e:
+            raise ValueError("kubernetes seed: %s" % e)
+        tr = kr.get("tokenreview") or {}
+        c = self.k8s_cluster
+        if tr.get("public_keys"):
+            c["keys"] = vault_k8s.load_keys(tr["public_keys"])
+        c["accept"].update(tr.get("accept") or [])
+        c["reject"].update(tr.get("reject") or [])
 
     def _auth_mount(self, ns, path, mtype):
         mp = path.strip("/") + "/"
@@ -1600,6 +1617,10 @@ class Vault:
                     if not am.roles:
                         return not_found_empty()
                     return ok({"keys": sorted(am.roles)}, mount_type="approle")
+        if am.type == "kubernetes" and (sub == "config" or sub.startswith("role/")):
+            reply = self.kubernetes_path(req, am, sub)
+            if reply is not None:
+                return reply
         if sub == "role" and op == "list" and am.type in ("approle", "kubernetes"):
             self.check(req)
             if not am.roles:
@@ -1725,31 +1746,47 @@ class Vault:
         raise VaultError(400, [E_CERT])
 
     def login_kubernetes(self, req, am):
-        role = req.body.get("role") or ""
-        jwt = req.body.get("jwt") or ""
-        if not role:
-            raise VaultError(400, ["missing role"])
-        if not jwt:
-            raise VaultError(400, ["missing jwt"])
-        r = am.roles.get(role)
-        if r is None:
-            raise VaultError(400, ['invalid role name "%s"' % role])
-        if jwt not in r["jwts"]:
-            raise VaultError(403, [E_PERMISSION_DENIED])
-        sa_name, sa_ns, sa_uid = r["service_account_name"], r["service_account_namespace"], ""
-        claims = _jwt_claims(jwt)
-        if claims:
-            k8s = claims.get("kubernetes.io") or {}
-            sa = k8s.get("serviceaccount") or {}
-            sa_name = claims.get("kubernetes.io/serviceaccount/service-account.name") or sa.get("name") or sa_name
-            sa_ns = claims.get("kubernetes.io/serviceaccount/namespace") or k8s.get("namespace") or sa_ns
-            sa_uid = claims.get("kubernetes.io/serviceaccount/service-account.uid") or sa.get("uid") or ""
+        try:
+            role, sa_ns, sa_name, sa_uid, secret_name = vault_k8s.login(
+                req.body, am.roles, getattr(am, "k8s_config", None), self.s.k8s_cluster,
+                Clock.now())
+        except vault_k8s.AuthError as e:
+            raise VaultError(e.status, e.errors)
+        r = am.roles[role]
         meta = {"role": role, "service_account_name": sa_name, "service_account_namespace": sa_ns,
-                "service_account_secret_name": "", "service_account_uid": sa_uid}
+                "service_account_secret_name": secret_name, "service_account_uid": sa_uid}
         return Token(req.ns, self._login_policies(r["policies"]), ttl=r["ttl"] or 2764800,
                      max_ttl=r["max_ttl"], display_name="kubernetes-%s-%s" % (sa_ns, sa_name),
                      meta=meta, path="auth/%slogin" % am.path, orphan=True,
-                     entity_id=_entity_id(req.ns.id, am.path, sa_ns, sa_name))
+                     entity_id=_entity_id(req.ns.id, am.path, sa_uid))
+
+    def kubernetes_path(self, req, am, sub):
+        """auth/<mount>/config and role/<name> (read, write, delete) of the kubernetes method."""
+        op, parts = req.op, sub.split("/")
+        self.check(req)
+        try:
+            if sub == "config" and op == "update":
+                am.k8s_config = vault_k8s.config_from(req.body)
+                return no_content()
+            if sub == "config" and op == "read":
+                cfg = getattr(am, "k8s_config", None)
+                if cfg is None:
+                    return not_found_empty()
+                return ok(vault_k8s.config_data(cfg), mount_type="kubernetes")
+            if len(parts) == 2 and parts[0] == "role" and parts[1]:
+                if op in ("create", "update"):
+                    am.roles[parts[1]] = vault_k8s.role_from(req.body, parse_duration)
+                    return no_content()
+                if op == "read":
+                    r = am.roles.get(parts[1])
+                    return ok(vault_k8s.role_data(r), mount_type="kubernetes") if r \
+                        else not_found_empty()
+                if op == "delete":
+                    am.roles.pop(parts[1], None)
+                    return no_content()
+        except vault_k8s.AuthError as e:
+            raise VaultError(e.status, e.errors)
+        return None
 
     # ---- response wrapping
     def wrap(self, req, body, ttl):
@@ -1790,18 +1827,6 @@ class Vault:
         self.s.revoke_token(wt)
         self.s.counters["unwraps"] += 1
         return Reply(200, wt.wrapped["response"])     # the stored body, verbatim
-
-
-def _jwt_claims(jwt):
-    parts = jwt.split(".")
-    if len(parts) != 3:
-        return None
-    try:
-        pad = "=" * (-len(parts[1]) % 4)
-        claims = json.loads(base64.urlsafe_b64decode(parts[1] + pad))
-        return claims if isinstance(claims, dict) else None
-    except (ValueError, TypeError):
-        return None
 
 
 # --------------------------------------------------------------------------- HTTP server

@@ -56,7 +56,7 @@ static void check_policy(const struct broker_config *c) {
         static const json_t *no_annotations;
         for (size_t i = 0; i < c->n_roles; i++) {
                 const struct role *role = &c->roles[i], *sel = NULL;
-                if (policy_select_role(c, role->name, no_annotations, NULL, 0, &sel) == 0)
+                if (policy_select_role(c, role->name, no_annotations, NULL, 0, NULL, &sel) == 0)
                         fuzz_assert(sel == role && role->n_when == 0);
                 for (size_t k = 0; k < ARRAY_SIZE(refs); k++) {
                         struct ref ref;
@@ -74,7 +74,7 @@ static void check_policy(const struct broker_config *c) {
         }
         /* A role the config does not name is denied, never a fallback. */
         const struct role *any = NULL;
-        int r = policy_select_role(c, "no-such-role", no_annotations, NULL, 0, &any);
+        int r = policy_select_role(c, "no-such-role", no_annotations, NULL, 0, NULL, &any);
         fuzz_assert(config_find_role(c, "no-such-role") ? (r < 0 || any) : r < 0);
 }
 

@@ -11,7 +11,7 @@ AGENT_JSON='{"enabled": false}'
 
 S=$(new_secret)
 SID=$(new_secret)
-JWT=eyJhbGciOiJSUzI1NiJ9.$(new_secret).sig
+JWT=$(k8s_jwt apps app)
 start_vault_fake "{
  \"kv\": {\"secret/app/db\": {\"pw\": \"$S\"}},
  \"policies\": {\"app\": [\"secret/data/app/*\", \"kv1/*\"]},
@@ -19,7 +19,9 @@ start_vault_fake "{
              \"secret_ids\": [{\"role\": \"app\", \"secret_id\": \"$SID\"}]},
  \"cert\": {\"roles\": {\"web\": {\"certificate\": \"@$T/pki/ca.pem\", \"allowed_common_names\": [\"lockbox-client\"],
                                \"policies\": [\"app\"], \"ttl\": \"30m\"}}},
- \"kubernetes\": {\"roles\": {\"app\": {\"jwt\": \"$JWT\", \"policies\": [\"app\"], \"ttl\": \"15m\"}}}}"
+ \"kubernetes\": {\"tokenreview\": {\"public_keys\": [$("$PY" -c 'import json, sys; print(json.dumps(open(sys.argv[1]).read()))' "$T/k8s/sa.pub")]},
+                \"roles\": {\"app\": {\"bound_service_account_names\": [\"app\"], \"bound_service_account_namespaces\": [\"apps\"],
+                                      \"policies\": [\"app\"], \"ttl\": \"15m\"}}}}"
 
 logins() {
     vault_counter "c[\"logins\"].get(\"$1\", 0)"

@@ -101,6 +101,18 @@ vault_wrapped_secret_id() {
         "$PY" -c 'import json, sys; print(json.load(sys.stdin)["wrap_info"]["token"])'
 }
 
+# k8s_keys: a service-account signing key pair of our own "cluster" ($T/k8s/sa.key, sa.pub,
+# tests/fakes/mkjwt.py); k8s_jwt NAMESPACE SERVICE_ACCOUNT [mint OPTION...]: a token it signed,
+# shaped as the kubelet's projected token.
+k8s_keys() {
+    [ -s "$T/k8s/sa.key" ] || "$PY" "$FAKES/mkjwt.py" keygen "$T/k8s" || die "mkjwt.py keygen failed"
+}
+k8s_jwt() {
+    k8s_keys
+    "$PY" "$FAKES/mkjwt.py" mint "$T/k8s/sa.key" --namespace "$1" --service-account "$2" "${@:3}" ||
+        die "mkjwt.py mint failed"
+}
+
 # vault_ctl METHOD PATH [BODY]: the fake's control API.
 vault_ctl() {
     curl -sS --fail-with-body -X "$1" ${3:+--data "$3"} "$VAULT_CTL$2"

@@ -7,7 +7,9 @@
 #include "fdutil.h"
 #include "unit.h"
 
-/* The example of DESIGN §5, verbatim. */
+/* The example of DESIGN §5, but for the role "web": it binds to the pod's namespace with
+ * when.kubernetes and the node's runtime, since when.annotations on io.kubernetes.* keys is
+ * refused (a pod can write those itself: test_kubernetes_annotation_refused). */
 static const char design_example[] =
         "{\n"
         "  \"state_dir\": \"/run/lockbox\",\n"
@@ -27,11 +29,11 @@ static const char design_example[] =
         "  },\n"
         "  \"roles\": [\n"
         "    {\"name\": \"default\", \"allow\": [\"store:*\"]},\n"
-        "    {\"name\": \"web\", \"when\": {\"annotations\": {\"io.kubernetes.pod.namespace\": "
-        "\"^prod$\"}},\n"
+        "    {\"name\": \"web\", \"when\": {\"kubernetes\": {\"namespace\": \"^prod$\"}},\n"
         "     \"allow\": [\"vault:secret/web/*\"], \"auth\": {\"vault\": {\"method\": \"approle\", "
         "\"role_id_file\": \"...\", \"secret_id_file\": \"...\"}}}\n"
-        "  ]\n"
+        "  ],\n"
+        "  \"kubernetes\": {\"runtime\": \"containerd\"}\n"
         "}\n";
 
 static char log_path[64];
@@ -90,8 +92,9 @@ START_TEST(test_design_example) {
         ck_assert_uint_eq(c->n_roles, 2);
         const struct role *web = config_find_role(c, "web");
         ck_assert_uint_eq(web->n_when, 1);
-        ck_assert_str_eq(web->when[0].key, "io.kubernetes.pod.namespace");
-        ck_assert(!web->when[0].is_env);
+        ck_assert_str_eq(web->when[0].key, "namespace");
+        ck_assert_int_eq(web->when[0].kind, ROLE_MATCH_POD);
+        ck_assert_int_eq(c->pod_runtime, POD_RUNTIME_CONTAINERD);
         ck_assert_str_eq(web->when[0].pattern, "^prod$");
         ck_assert_uint_eq(web->n_allow, 1);
         ck_assert_str_eq(web->allow[0], "vault:secret/web/*");
@@ -317,6 +320,34 @@ static const struct rejection rejections[] = {
         {"{\"roles\": [{\"name\": \"a\", \"allow\": []}, {\"name\": \"b\", \"allow\": []}, "
          "{\"name\": \"a\", \"allow\": []}]}",
          "roles[2].name: duplicate role name 'a'"},
+        /* Kubernetes: whose keys to trust is the admin's choice, and io.kubernetes.* annotations
+         * are forgeable under containerd's pass-through and CRI-O. */
+        {"{\"kubernetes\": {\"runtime\": \"docker\"}}",
+         "kubernetes.runtime: must be \"containerd\" or \"cri-o\""},
+        {"{\"kubernetes\": {}}", "kubernetes.runtime: must be"},
+        {"{\"kubernetes\": \"containerd\"}", "kubernetes: must be an object"},
+        {"{\"kubernetes\": {\"runtime\": \"cri-o\", \"trust\": 1}}",
+         "kubernetes.trust: unknown key"},
+        {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"kubernetes\": "
+         "{\"namespace\": \"^prod$\"}}}]}",
+         "roles[0].when.kubernetes: needs \"kubernetes\": {\"runtime\": \"containerd\" or "
+         "\"cri-o\"} at the top"},
+        {"{\"kubernetes\": {\"runtime\": \"containerd\"}, \"roles\": [{\"name\": \"r\", "
+         "\"allow\": [], \"when\": {\"kubernetes\": {\"serviceaccount\": \"^web$\"}}}]}",
+         "roles[0].when.kubernetes.serviceaccount: unknown key (namespace, pod or container)"},
+        {"{\"kubernetes\": {\"runtime\": \"containerd\"}, \"roles\": [{\"name\": \"r\", "
+         "\"allow\": [], \"when\": {\"kubernetes\": {\"pod\": \"(\"}}}]}",
+         "roles[0].when.kubernetes.pod: invalid regular expression"},
+        /* DESIGN §5's own example role, refused with the way out. */
+        {"{\"roles\": [{\"name\": \"web\", \"allow\": [], \"when\": {\"annotations\": "
+         "{\"io.kubernetes.pod.namespace\": \"^prod$\"}}}]}",
+         "roles[0].when.annotations: io.kubernetes.* annotations can be set by the pod itself "
+         "under some runtimes; bind the role with \"when\": {\"kubernetes\": {\"namespace\": "
+         "...}} instead"},
+        {"{\"kubernetes\": {\"runtime\": \"containerd\"}, \"roles\": [{\"name\": \"r\", "
+         "\"allow\": [], \"when\": {\"annotations\": {\"io.kubernetes.cri.sandbox-namespace\": "
+         "\"^prod$\"}}}]}",
+         "roles[0].when.annotations: io.kubernetes.* annotations can be set by the pod itself"},
         /* glibc's regcomp needs exponential memory for these (fuzz_config found the first). */
         {"{\"roles\": [{\"name\": \"r\", \"allow\": [], \"when\": {\"env\": {\"A\": "
          "\"a++++++++++++++++++++++++++++++++++++++++\"}}}]}",

@@ -389,6 +389,65 @@ START_TEST(test_id_map) {
 }
 END_TEST
 
+/* The kubelet's service-account volume: the source of the last bind mount at its path
+ * (other types have no host source); process.args[0]. */
+START_TEST(test_config_pod_fields) {
+        static const struct {
+                const char *mounts;
+                const char *want;
+        } cases[] = {
+                {"[{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccount\","
+                 "\"type\":\"bind\",\"source\":\"/k/a\"}]",
+                 "/k/a"},
+                {"[{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccount/\","
+                 "\"source\":\"/k/a\",\"options\":[\"rbind\"]},"
+                 "{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccount\","
+                 "\"type\":\"none\",\"source\":\"/k/b\"}]",
+                 "/k/b"},
+                {"[{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccount\","
+                 "\"type\":\"bind\",\"source\":\"/k/a\"},"
+                 "{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccount\","
+                 "\"type\":\"tmpfs\",\"source\":\"tmpfs\"}]",
+                 NULL},
+                {"[{\"destination\":\"/var/run/secrets/kubernetes.io/serviceaccountx\","
+                 "\"type\":\"bind\",\"source\":\"/k/a\"}]",
+                 NULL},
+                {"[{\"destination\":\"/run/secrets/kubernetes.io/serviceaccount\","
+                 "\"type\":\"bind\",\"source\":\"/k/a\"}]",
+                 NULL},
+        };
+        for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
+                char json[1024];
+                struct oci_config c;
+                snprintf(json, sizeof json,
+                         "{\"root\":{\"path\":\"r\"},\"process\":{\"args\":[\"/x/lockbox-shim\","
+                         "\"--\"]},\"mounts\":%s}",
+                         cases[i].mounts);
+                ck_assert_int_eq(config_parse_str(json, &c), 0);
+                if (cases[i].want)
+                        ck_assert_str_eq(c.sa_token_dir, cases[i].want);
+                else
+                        ck_assert_ptr_null(c.sa_token_dir);
+                ck_assert_str_eq(c.args0, "/x/lockbox-shim");
+                oci_config_done(&c);
+        }
+        struct oci_config c;
+        ck_assert_int_eq(
+                config_parse_str("{\"root\":{\"path\":\"r\"},\"mounts\":[{\"destination\":"
+                                 "\"/var/run/secrets/kubernetes.io/serviceaccount\",\"type\":"
+                                 "\"bind\",\"source\":\"rel\"}]}",
+                                 &c),
+                -EINVAL);
+        ck_assert_int_eq(config_parse_str("{\"root\":{\"path\":\"r\"},\"process\":{\"args\""
+                                          ":[1]}}",
+                                          &c),
+                         -EINVAL);
+        ck_assert_int_eq(config_parse_str("{\"root\":{\"path\":\"r\"},\"process\":{}}", &c), 0);
+        ck_assert_ptr_null(c.args0);
+        oci_config_done(&c);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("oci");
         TCase *tc = tcase_create("state");
@@ -410,6 +469,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_config_relative_bundle);
         tcase_add_test(tc, test_config_mapping_edges);
         tcase_add_test(tc, test_config_load);
+        tcase_add_test(tc, test_config_pod_fields);
         suite_add_tcase(s, tc);
 
         tc = tcase_create("idmap");

@@ -12,7 +12,7 @@ static const char policy_json[] =
         " \"roles\": ["
         "  {\"name\": \"default\", \"allow\": [\"store:*\"]},"
         "  {\"name\": \"web\", \"when\": {\"annotations\": "
-        "     {\"io.kubernetes.pod.namespace\": \"^prod$\"}},"
+        "     {\"example.com/tier\": \"^prod$\"}},"
         "   \"allow\": [\"vault:secret/web/*\"]},"
         "  {\"name\": \"envrole\", \"when\": {\"env\": {\"APP_ENV\": \"^prod$\"}},"
         "   \"allow\": [\"vault:secret/exact\"]},"
@@ -100,7 +100,7 @@ static int select_role(const struct broker_config *c, const char *name, const ch
                 ck_assert_ptr_nonnull(a);
         }
         const struct role *role = NULL;
-        int r = policy_select_role(c, name, a, env, n_env, &role);
+        int r = policy_select_role(c, name, a, env, n_env, NULL, &role);
         if (r == 0) {
                 ck_assert_ptr_nonnull(role);
                 ck_assert_str_eq(role->name, name ? name : "default");
@@ -113,21 +113,17 @@ START_TEST(test_select_annotations) {
         ck_assert_int_eq(select_role(c, "default", NULL, NULL, 0), 0);
         ck_assert_int_eq(select_role(c, NULL, NULL, NULL, 0), 0);
         ck_assert_int_eq(select_role(c, "nosuch", NULL, NULL, 0), -EACCES);
-        ck_assert_int_eq(
-                select_role(c, "web", "{\"io.kubernetes.pod.namespace\": \"prod\"}", NULL, 0), 0);
-        ck_assert_int_eq(
-                select_role(c, "web", "{\"io.kubernetes.pod.namespace\": \"prod2\"}", NULL, 0),
-                -EACCES);
-        ck_assert_int_eq(select_role(c, "web", "{\"io.kubernetes.pod.namespace\": \"\"}", NULL, 0),
+        ck_assert_int_eq(select_role(c, "web", "{\"example.com/tier\": \"prod\"}", NULL, 0), 0);
+        ck_assert_int_eq(select_role(c, "web", "{\"example.com/tier\": \"prod2\"}", NULL, 0),
                          -EACCES);
+        ck_assert_int_eq(select_role(c, "web", "{\"example.com/tier\": \"\"}", NULL, 0), -EACCES);
         /* Missing key, no annotations at all, or a value that is not a string: all deny. */
         ck_assert_int_eq(select_role(c, "web", "{\"other\": \"prod\"}", NULL, 0), -EACCES);
         ck_assert_int_eq(select_role(c, "web", NULL, NULL, 0), -EACCES);
-        ck_assert_int_eq(
-                select_role(c, "web", "{\"io.kubernetes.pod.namespace\": [\"prod\"]}", NULL, 0),
-                -EACCES);
+        ck_assert_int_eq(select_role(c, "web", "{\"example.com/tier\": [\"prod\"]}", NULL, 0),
+                         -EACCES);
         /* An env entry of the same name does not stand in for an annotation. */
-        char *env[] = {"io.kubernetes.pod.namespace=prod"};
+        char *env[] = {"example.com/tier=prod"};
         ck_assert_int_eq(select_role(c, "web", NULL, env, 1), -EACCES);
 }
 END_TEST
@@ -190,23 +186,22 @@ START_TEST(test_deny_message) {
         _cleanup_config_ struct broker_config *c = load();
         int r;
         _cleanup_free_ char *log1 =
-                logged_select(c, "web", "{\"io.kubernetes.pod.namespace\": \"hunter2-value\"}", &r);
+                logged_select(c, "web", "{\"example.com/tier\": \"hunter2-value\"}", &r);
         ck_assert_int_eq(r, -EACCES);
-        ck_assert_str_eq(log1, "unit: role 'web': annotation io.kubernetes.pod.namespace does not "
+        ck_assert_str_eq(log1, "unit: role 'web': annotation example.com/tier does not "
                                "match ^prod$\n");
         ck_assert_ptr_null(strstr(log1, "hunter2"));
 
         _cleanup_free_ char *log2 = logged_select(c, "web", "{}", &r);
         ck_assert_int_eq(r, -EACCES);
-        ck_assert_ptr_nonnull(strstr(log2, "role 'web': annotation io.kubernetes.pod.namespace"));
+        ck_assert_ptr_nonnull(strstr(log2, "role 'web': annotation example.com/tier"));
         ck_assert_ptr_nonnull(strstr(log2, "not set"));
 
         _cleanup_free_ char *log3 = logged_select(c, "nosuch", NULL, &r);
         ck_assert_int_eq(r, -EACCES);
         ck_assert_ptr_nonnull(strstr(log3, "role 'nosuch': no such role"));
 
-        _cleanup_free_ char *log4 =
-                logged_select(c, "web", "{\"io.kubernetes.pod.namespace\": \"prod\"}", &r);
+        _cleanup_free_ char *log4 = logged_select(c, "web", "{\"example.com/tier\": \"prod\"}", &r);
         ck_assert_int_eq(r, 0);
         ck_assert_str_eq(log4, "");
 }

@@ -265,6 +265,16 @@ START_TEST(test_wants_secrets) {
                 {"{\"process\":{\"env\":\"LOCKBOX_SECRET_a=b\"}}", false},
                 {"{\"process\":{\"env\":[1,null]}}", false},
                 {"{\"annotations\":[\"io.lockbox.secret.db\"]}", false},
+                /* A pod's sandbox carries the pod's annotations: never hooks for it. */
+                {"{\"annotations\":{\"io.lockbox.secret.db\":\"store:db\","
+                 "\"io.kubernetes.cri.container-type\":\"sandbox\"}}",
+                 false},
+                {"{\"annotations\":{\"io.lockbox.secret.db\":\"store:db\","
+                 "\"io.kubernetes.cri-o.ContainerType\":\"sandbox\"}}",
+                 false},
+                {"{\"annotations\":{\"io.lockbox.secret.db\":\"store:db\","
+                 "\"io.kubernetes.cri.container-type\":\"container\"}}",
+                 true},
         };
         for (size_t i = 0; i < ARRAY_SIZE(cases); i++) {
                 json_t *j = load(cases[i].json);
@@ -522,6 +532,48 @@ START_TEST(test_main_execs_runtime) {
 }
 END_TEST
 
+/* containerd's BinaryName gets no arguments of ours: LOCKBOX_CONFIG and LOCKBOX_STATE_DIR
+ * from the wrapper's environment go to the hooks; an option still wins. */
+START_TEST(test_main_environment) {
+        char fake[128];
+        make_fake_runtime(fake, sizeof fake);
+        write_config(config_with_request, 0644);
+        setenv("LOCKBOX_CONFIG", "/etc/env.json", 1);
+        setenv("LOCKBOX_STATE_DIR", "/run/env-state", 1);
+        char *argv[] = {"lockbox-runtime",
+                        "--lockbox-runtime",
+                        fake,
+                        "create",
+                        "--bundle",
+                        bundle,
+                        "c1",
+                        NULL};
+        ck_assert_int_eq(run_main(argv), 42);
+        char *text = read_config();
+        ck_assert_ptr_nonnull(strstr(text, "\"--config\",\"/etc/env.json\",\"--state-dir\","
+                                           "\"/run/env-state\",\"hook\",\"createRuntime\""));
+        free(text);
+        write_config(config_with_request, 0644);
+        char *argv2[] = {"lockbox-runtime",
+                         "--lockbox-runtime",
+                         fake,
+                         "--lockbox-config",
+                         "/etc/opt.json",
+                         "create",
+                         "--bundle",
+                         bundle,
+                         "c1",
+                         NULL};
+        ck_assert_int_eq(run_main(argv2), 42);
+        text = read_config();
+        ck_assert_ptr_nonnull(strstr(text, "\"--config\",\"/etc/opt.json\",\"--state-dir\","
+                                           "\"/run/env-state\""));
+        free(text);
+        unsetenv("LOCKBOX_CONFIG");
+        unsetenv("LOCKBOX_STATE_DIR");
+}
+END_TEST
+
 START_TEST(test_main_fails_closed) {
         char fake[128], log[128], args_path[128];
         make_fake_runtime(fake, sizeof fake);
@@ -599,6 +651,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_bundle_errors);
         tcase_add_test(tc, test_main_execs_runtime);
         tcase_add_test(tc, test_main_fails_closed);
+        tcase_add_test(tc, test_main_environment);
         suite_add_tcase(s, tc);
         return s;
 }

@@ -11,6 +11,8 @@
 #include "request/ref.h"
 #include "fetch/token_cache.h"
 #include "unit.h"
+
+#include "fdutil.h"
 #include "fetch/vault.h"
 #include "fetch/vault_auth.h"
 #include "fetch/vault_config.h"
@@ -123,6 +125,36 @@ static void cache_teardown(void) {
         snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
         ck_assert_int_eq(system(cmd), 0);
 }
+
+/* Entries that expired an hour ago go, with their lock files; the others, and what is not an
+ * entry of this format, stay. */
+START_TEST(test_cache_prune) {
+        _cleanup_close_ int dirfd = -1;
+        char state[96];
+        int64_t now = time(NULL);
+        snprintf(state, sizeof state, "%s/state", tmpdir);
+        ck_assert_int_eq(token_cache_open(state, &dirfd), 0);
+        _cleanup_(token_cache_entry_done) struct token_cache_entry old =
+                entry("hvs.old", NULL, now - 3601, 600);
+        _cleanup_(token_cache_entry_done) struct token_cache_entry recent =
+                entry("hvs.recent", NULL, now - 10, 600);
+        _cleanup_(token_cache_entry_done) struct token_cache_entry forever =
+                entry("hvs.root", NULL, 0, 0);
+        ck_assert_int_eq(token_cache_store(dirfd, "vault.old", &old), 0);
+        ck_assert_int_eq(token_cache_store(dirfd, "vault.recent", &recent), 0);
+        ck_assert_int_eq(token_cache_store(dirfd, "vault.forever", &forever), 0);
+        _cleanup_close_ int lock = -1;
+        ck_assert_int_eq(token_cache_lock(dirfd, "vault.old", UINT64_MAX, &lock), 0);
+        ck_assert_int_eq(write_file_atomic_at(dirfd, "other", "x", 1, 0600), 0);
+        ck_assert_int_eq(token_cache_prune(dirfd, now), 1);
+        ck_assert_int_eq(faccessat(dirfd, "vault.old", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(dirfd, "vault.old.lock", F_OK, 0), -1);
+        ck_assert_int_eq(faccessat(dirfd, "vault.recent", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(dirfd, "vault.forever", F_OK, 0), 0);
+        ck_assert_int_eq(faccessat(dirfd, "other", F_OK, 0), 0);
+        ck_assert_int_eq(token_cache_prune(dirfd, now), 0);
+}
+END_TEST
 
 START_TEST(test_cache_files) {
         _cleanup_close_ int dirfd = -1, lock = -1, lock2 = -1;
@@ -346,6 +378,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_cache_freshness);
         tcase_add_test(tc, test_cache_key);
         tcase_add_test(tc, test_cache_files);
+        tcase_add_test(tc, test_cache_prune);
         tcase_add_test(tc, test_cache_dir_not_private);
         tcase_add_test(tc, test_cache_preopen);
         suite_add_tcase(s, tc);
