@@ -306,6 +306,11 @@ static int http_kept_add(struct http_client *c, char *key, size_t size) {
                     CURLSHE_OK ||
             curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) != CURLSHE_OK)
                 return log_error_errno(-EIO, "libcurl: cannot share TLS sessions");
+        /* Every kept-alive HTTP/1.1 connection a batch opened stays for the next one, not the
+         * four per transfer still running that libcurl keeps by default. */
+        if (curl_multi_setopt(c->multi, CURLMOPT_MAXCONNECTS, (long)HTTP_MAX_HOST_CONNECTIONS) !=
+            CURLM_OK)
+                return log_error_errno(-EIO, "libcurl: cannot configure the connection pool");
         c->kept_key = key;
         c->kept_key_size = size;
         c->users = 1;
