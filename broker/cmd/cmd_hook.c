@@ -58,7 +58,6 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
                 .container_id = st->id,
                 .pid = st->pid,
                 .rootfs = oc.rootfs,
-                .create_dirs = !oc.rootfs_readonly,
                 .bundle = st->bundle,
                 .annotations = ann,
                 .env = oc.env,

@@ -128,7 +128,7 @@ int cmd_inject(const struct broker_ctx *ctx, int argc, char **argv) {
         if (request_build(ann, NULL, 0, cfg, &req) < 0)
                 return EXIT_USAGE;
 
-        struct placement p = {.container_id = id, .pid = pid, .rootfs = "/", .create_dirs = true};
+        struct placement p = {.container_id = id, .pid = pid, .rootfs = "/"};
         r = proc_owner(pid, &p.host_uid, &p.host_gid);
         if (r < 0) {
                 log_error_errno(r, "inject: process %d", (int)pid);

@@ -120,9 +120,13 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
 
 static const char *attach_reason(int r) {
         switch (r) {
-        case -ENOENT:
+        /* runc and Podman create it as they create their own mount points (the rootfs is
+         * made read-only after the hooks); crun, or a rootfs on a read-only filesystem, is
+         * read-only already. */
         case -EROFS:
-                return "does not exist and the rootfs is read-only";
+                return "does not exist and cannot be created (read-only file system): create it "
+                       "in the image (RUN mkdir -p DIR) or set io.lockbox.dir to a directory the "
+                       "image has";
         case -ELOOP:
         case -EXDEV:
         case -ENOTDIR:
@@ -186,7 +190,7 @@ int place_fresh_tmpfs(const struct broker_config *cfg, const struct fresh_tmpfs 
                 return log_error_errno(r, "container %s: cannot record state in %s", id,
                                        cfg->state_dir);
         }
-        r = tmpfs_attach(mount_fd, pidfd, t->rootfs, t->dir, t->create_dirs);
+        r = tmpfs_attach(mount_fd, pidfd, t->rootfs, t->dir);
         if (r < 0) {
                 watcher_stop(wpid, wstart);
                 if (previous)
@@ -230,7 +234,6 @@ static int place_mount(const struct broker_config *cfg, const struct placement *
                 .pidfd = -1,
                 .rootfs = p->rootfs,
                 .dir = req->dir,
-                .create_dirs = p->create_dirs,
                 .host_uid = p->host_uid,
                 .host_gid = p->host_gid,
                 .generation = 1,

@@ -244,7 +244,6 @@ static int rotation_fresh(struct rotation *c, const struct tmpfs_file *files, si
                 .pidfd = c->pidfd,
                 .rootfs = "/",
                 .dir = json_get_string(c->state, "dir"),
-                .create_dirs = true,
                 .host_uid = spec.host_uid,
                 .host_gid = spec.host_gid,
                 .generation = c->generation,
