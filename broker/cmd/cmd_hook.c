@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
+#include "request/name.h"
 #include "request/oci.h"
 #include "request/request.h"
 #include "place/idmap.h"
@@ -54,8 +55,10 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
         if (req.n_secrets == 0)
                 return EXIT_DONE;
 
+        _cleanup_free_ char *name = container_name_find(ann, st->id);
         struct placement p = {
                 .container_id = st->id,
+                .name = name,
                 .pid = st->pid,
                 .rootfs = oc.rootfs,
                 .bundle = st->bundle,

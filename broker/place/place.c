@@ -76,15 +76,15 @@ static json_t *state_new(const struct placement *p, const struct request *req, c
         place_time_now(when, 0);
         /* uid_set, gid_set: whether uid and gid are the request's own, which a backend's
          * metadata does not override on rotation either. */
-        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, s:b, "
-                         "s:b, s:s, s:b, s:i, s:I, s:o}",
-                         "version", 1, "id", p->container_id, "pid", (int)p->pid, "pid_start",
-                         (json_int_t)pid_start, "bundle", p->bundle, "rootfs", p->rootfs, "dir",
-                         req->dir, "role", role, "generation", (json_int_t)1, "created", when,
-                         "last_rotation", "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid,
-                         "uid_set", req->uid_set, "gid_set", req->gid_set, "rotate_signal",
-                         signal_name(req->rotate_signal), "consumed", 0, "watcher_pid", 0,
-                         "watcher_start", (json_int_t)0, "secrets",
+        return json_pack("{s:i, s:s, s:s?, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, "
+                         "s:b, s:b, s:s, s:b, s:i, s:I, s:o}",
+                         "version", 1, "id", p->container_id, "name", p->name, "pid", (int)p->pid,
+                         "pid_start", (json_int_t)pid_start, "bundle", p->bundle, "rootfs",
+                         p->rootfs, "dir", req->dir, "role", role, "generation", (json_int_t)1,
+                         "created", when, "last_rotation", "uid", (json_int_t)p->uid, "gid",
+                         (json_int_t)p->gid, "uid_set", req->uid_set, "gid_set", req->gid_set,
+                         "rotate_signal", signal_name(req->rotate_signal), "consumed", 0,
+                         "watcher_pid", 0, "watcher_start", (json_int_t)0, "secrets",
                          secrets_summary(req, f, digest_key));
 }
 
@@ -124,9 +124,7 @@ static const char *attach_reason(int r) {
          * made read-only after the hooks); crun, or a rootfs on a read-only filesystem, is
          * read-only already. */
         case -EROFS:
-                return "does not exist and cannot be created (read-only file system): create it "
-                       "in the image (RUN mkdir -p DIR) or set io.lockbox.dir to a directory the "
-                       "image has";
+                return "does not exist and cannot be created (read-only file system)";
         case -ELOOP:
         case -EXDEV:
         case -ENOTDIR:
@@ -142,7 +140,11 @@ static const char *attach_reason(int r) {
 
 static void attach_failed(const char *container_id, const char *dir, int r) {
         const char *why = attach_reason(r);
-        if (why)
+        if (r == -EROFS)
+                log_error("container %s: target %s: %s: add it to the image (RUN mkdir -p %s) or "
+                          "choose a directory that exists (io.lockbox.dir, inject --dir)",
+                          container_id, dir, why, dir);
+        else if (why)
                 log_error("container %s: target %s: %s", container_id, dir, why);
         else
                 log_error_errno(r, "container %s: cannot mount at %s", container_id, dir);

@@ -13,6 +13,7 @@ struct placement {
         pid_t pid; /* host pid of a process in the container's mount namespace */
         const char *rootfs; /* path in that namespace: the rootfs before pivot_root, or "/" */
         const char *bundle; /* for the record, may be NULL */
+        const char *name; /* the runtime's name for it (request/name.h), may be NULL */
         const json_t *annotations; /* for role matching, may be NULL */
         char *const *env;
         size_t n_env;

@@ -232,6 +232,58 @@ int state_load_all(const char *state_dir, json_t **ret_array) {
         return 0;
 }
 
+/* Every record for which match() holds. */
+static json_t *state_filter(const json_t *all, const char *what,
+                            bool (*match)(const json_t *s, const char *what)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *s;
+        json_array_foreach(all, i, s) {
+                if (out && match(s, what) && json_array_append(out, s) < 0)
+                        out = (json_decref(out), NULL);
+        }
+        return out;
+}
+
+static bool match_name(const json_t *s, const char *what) {
+        return streq_ptr(json_get_string(s, "name"), what);
+}
+
+static bool match_prefix(const json_t *s, const char *what) {
+        const char *id = json_get_string(s, "id");
+        return id && strncmp(id, what, strlen(what)) == 0;
+}
+
+int state_find(const char *state_dir, const char *what, char **ret_id, json_t **ret_matches) {
+        _cleanup_json_ json_t *all = NULL, *one = NULL;
+        int r;
+
+        if (!what || !*what)
+                return -EINVAL;
+        if (state_id_is_valid(what) && state_load(state_dir, what, &one) >= 0) {
+                *ret_id = strdup(what);
+                return *ret_id ? 0 : -ENOMEM;
+        }
+        r = state_load_all(state_dir, &all);
+        if (r < 0)
+                return r;
+        bool (*const rules[])(const json_t *, const char *) = {match_name, match_prefix};
+        for (size_t k = 0; k < ARRAY_SIZE(rules); k++) {
+                _cleanup_json_ json_t *m = state_filter(all, what, rules[k]);
+                if (!m)
+                        return -ENOMEM;
+                if (json_array_size(m) == 0)
+                        continue;
+                if (json_array_size(m) > 1) {
+                        *ret_matches = TAKE_PTR(m);
+                        return -ENOTUNIQ;
+                }
+                *ret_id = strdup(json_get_string(json_array_get(m, 0), "id"));
+                return *ret_id ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
+}
+
 int proc_start_time(pid_t pid, unsigned long long *ret) {
         char path[64];
         _cleanup_free_ char *text = NULL;

@@ -86,6 +86,46 @@ assert_true "poststop (run by Podman) forgot the container" rt_wait_for 10 no_st
 assert_true "no tmpfs left on the host" no_host_tmpfs
 podman rm p1 >/dev/null
 
+# ---- a read-only rootfs without /run/secrets (issue 14) --------------------------------------
+
+make_rootfs "$T/plain"
+tar -C "$T/plain" -cf "$T/plain.tar" . || die "cannot tar the plain rootfs"
+podman import --change 'ENTRYPOINT ["/lockbox-shim", "--"]' "$T/plain.tar" localhost/lbx-plain:1 \
+    >"$T/import2.log" 2>&1 || die "podman import failed: $(tail -n 1 "$T/import2.log")"
+# --read-only mounts a tmpfs on /run (--read-only-tmpfs, the default); without it /run/secrets
+# is made in the rootfs itself, before runc makes it read-only.
+for tmpfs in true false; do
+    rc=0
+    run --rm --read-only --read-only-tmpfs=$tmpfs --annotation io.lockbox.secret.db=store:db \
+        localhost/lbx-plain:1 /bin/sh -c \
+        'if mkdir /probe 2>/dev/null; then echo rootfs=rw; else echo rootfs=ro; fi;
+         exec /bin/lbx-testapp read-fd:3 mounted:/run/secrets' \
+        >"$T/ro-$tmpfs.out" 2>"$T/ro-$tmpfs.err" || rc=$?
+    assert_true "podman run --read-only --read-only-tmpfs=$tmpfs, no /run/secrets in the image: exit 0 ($rc: $(tail -n 1 "$T/ro-$tmpfs.err"))" [ "$rc" -eq 0 ]
+    assert_true "  its rootfs is read-only" has "$T/ro-$tmpfs.out" "rootfs=ro"
+    assert_true "  the application reads the secret at fd 3" has "$T/ro-$tmpfs.out" "fd.3=$SECRET"
+    assert_true "  the tmpfs is unmounted before it starts" has "$T/ro-$tmpfs.out" \
+        "mounted./run/secrets=no"
+done
+assert_true "no state left" rt_wait_for 10 no_state_left
+
+# ---- the container's name (issue 14): Podman records it only in its conmon's -n ------------
+
+run -d --name lbx-named --annotation io.lockbox.secret.db=store:db --entrypoint /bin/lbx-testapp \
+    "$IMG" sleep:30 >"$T/named.id" 2>"$T/named.err" || die "podman run -d: $(cat "$T/named.err")"
+cid=$(cat "$T/named.id")
+has_record() { [ -e "$STATE/containers/$cid.json" ]; }
+rt_wait_for 10 has_record || die "no record for $cid"
+assert_eq "the record holds Podman's name" lbx-named \
+    "$(broker status --json "$cid" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+assert_contains "status NAME" "$(broker status lbx-named)" "$cid name=lbx-named pid="
+assert_contains "status SHORT-ID (podman ps's 12 characters)" "$(broker status "${cid:0:12}")" \
+    "$cid name=lbx-named pid="
+assert_contains "the table shows the name" "$(broker status)" "${cid:0:12}  lbx-named "
+assert_eq "rotate NAME" "$cid db: unchanged" "$(broker rotate lbx-named 2>&1)"
+assert_eq "revoke NAME" "revoked $cid" "$(broker revoke lbx-named 2>&1)"
+podman rm -f -t 0 lbx-named >/dev/null 2>&1
+
 # ---- failures ---------------------------------------------------------------------------
 
 rc=0

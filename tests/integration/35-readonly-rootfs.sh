@@ -62,7 +62,7 @@ mount -o remount,bind,ro "$r"
 run_container c2
 assert_true "read-only mount, no /run/secrets: runc run fails" test "$RC" -ne 0
 assert_eq "one line from the broker naming the target, the cause and the fix" \
-    "lockbox-broker: container c2: target /run/secrets: does not exist and cannot be created (read-only file system): create it in the image (RUN mkdir -p DIR) or set io.lockbox.dir to a directory the image has\\n" \
+    "lockbox-broker: container c2: target /run/secrets: does not exist and cannot be created (read-only file system): add it to the image (RUN mkdir -p /run/secrets) or choose a directory that exists (io.lockbox.dir, inject --dir)\\n" \
     "$(hook_stderr c2)"
 assert_eq "the application never ran" "" "$(output c2)"
 umount "$r"
