@@ -25,7 +25,8 @@ static bool request_wanted(const json_t *annotations, char *const *env, size_t n
         json_object_foreach((json_t *)annotations, key,
                             v) if (strncmp(key, "io.lockbox.", 11) == 0) return true;
         for (size_t i = 0; i < n_env; i++)
-                if (strncmp(env[i], "LOCKBOX_", 8) == 0 && strncmp(env[i], "LOCKBOX_FDS=", 12))
+                if (strncmp(env[i], "LOCKBOX_", 8) == 0 && strncmp(env[i], "LOCKBOX_FDS=", 12) &&
+                    strncmp(env[i], "LOCKBOX_SHIM_", 13))
                         return true;
         return false;
 }

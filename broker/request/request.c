@@ -52,6 +52,8 @@ static const struct req_key env_keys[] = {
         /* Set by the shim for the application (DESIGN §7); a container started again from
          * a committed image may carry it. Not a request. */
         {"FDS", false, REQ_IGNORE},
+        /* The shim's own options (lockbox-shim --help), given with docker run -e. */
+        {"SHIM_", true, REQ_IGNORE},
 };
 
 #define ANNOTATION_PREFIX "io.lockbox."

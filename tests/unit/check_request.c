@@ -268,6 +268,12 @@ START_TEST(test_request_none) {
         ck_assert_int_eq(BUILD_ENV(&r, "HOME=/", "LOCKBOX_FDS=a=3"), 0);
         ck_assert_uint_eq(r.n_secrets, 0);
         request_done(&r);
+        /* The shim's options (issue 14) are not the broker's request, and not an error. */
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SHIM_WAIT=30", "LOCKBOX_SHIM_OPTIONAL=1",
+                                   "LOCKBOX_SECRET_db=store:db"),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        request_done(&r);
 }
 END_TEST
 
