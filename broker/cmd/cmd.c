@@ -75,6 +75,8 @@ int broker_find_container(const struct broker_config *cfg, const char *cmd, cons
                           what, cfg->state_dir);
                 return EXIT_FAILED;
         }
-        log_error_errno(r, "%s: state directory %s", cmd, cfg->state_dir);
+        /* -EPERM: the state directory was refused, in a line that says why (perm.h). */
+        if (r != -EPERM)
+                log_error_errno(r, "%s: state directory %s", cmd, cfg->state_dir);
         return EXIT_FAILED;
 }

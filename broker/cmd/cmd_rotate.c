@@ -95,6 +95,8 @@ static int rotate_all(const struct broker_config *cfg, const struct secret *key,
                       const struct rotate_options *o) {
         _cleanup_json_ json_t *all = NULL;
         int r = state_load_all(cfg->state_dir, &all);
+        if (r == -EPERM) /* refused in a line of its own (perm.h) */
+                return r;
         if (r < 0)
                 return log_error_errno(r, "rotate: state directory %s", cfg->state_dir);
         if (json_array_size(all) == 0)

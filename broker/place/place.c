@@ -253,6 +253,15 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         int status = check_policy(cfg, p, req, &role);
         if (status != EXIT_DONE)
                 return status;
+        /* Before anything is fetched: a state directory that cannot be trusted fails the
+         * start in the one line perm.h gives it (or is made right, and said so). */
+        _cleanup_close_ int state_fd = -1;
+        int r = state_dir_open(cfg->state_dir, &state_fd);
+        if (r < 0) {
+                if (r != -EPERM)
+                        log_error_errno(r, "state directory %s", cfg->state_dir);
+                return EXIT_FAILED;
+        }
         if (state_load(cfg->state_dir, p->container_id, &existing) >= 0) {
                 log_error("container %s: already holds secrets (use rotate, or revoke first)",
                           p->container_id);
@@ -262,7 +271,7 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         struct fetched_secret *f = calloc(req->n_secrets + 1, sizeof *f);
         if (!f)
                 return log_error_errno(-ENOMEM, "container %s", p->container_id), EXIT_FAILED;
-        int r = privsep_fetch_all(cfg, role, req, f);
+        r = privsep_fetch_all(cfg, role, req, f);
         if (r >= 0)
                 r = place_mount(cfg, p, req, role, f);
         audit_event(cfg, r < 0 ? "failure" : "inject", p->container_id, role->name, req, f,
@@ -316,6 +325,8 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
                 log_debug("container %s: no state, nothing to revoke", container_id);
                 return EXIT_DONE;
         }
+        if (r == -EPERM) /* the state directory, refused in a line that says why (perm.h) */
+                return EXIT_FAILED;
         if (r < 0)
                 return log_error_errno(r, "container %s: cannot lock its state", container_id),
                        EXIT_FAILED;

@@ -3,12 +3,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <string.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 
 #include "fdutil.h"
 #include "log.h"
+#include "perm.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 
@@ -25,21 +27,20 @@ bool state_id_is_valid(const char *id) {
         return true;
 }
 
-static int ensure_private_dir(int parent_fd, const char *name, int *ret_fd) {
-        struct stat st;
-
+static int ensure_private_dir(int parent_fd, const char *name, const char *path, int *ret_fd) {
         if (mkdirat(parent_fd, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd =
+                openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         /* Leases and tokens are recorded here: a directory others could write to would let
-         * them forge a container's record. */
-        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-                close(fd);
-                return -EPERM;
-        }
-        *ret_fd = fd;
+         * them forge a container's record, one they can list shows which containers hold
+         * what. Ours and merely too open (mkdir by hand, a umask): made right, and said so. */
+        int r = perm_fix_private_dir(fd, "state directory", path);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -51,13 +52,15 @@ int state_private_dir(const char *state_dir, const char *sub, int *ret_fd) {
                 return -EINVAL;
         if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        r = ensure_private_dir(AT_FDCWD, state_dir, &top);
+        r = ensure_private_dir(AT_FDCWD, state_dir, state_dir, &top);
         if (r < 0 || !sub) {
                 if (r >= 0)
                         *ret_fd = TAKE_FD(top);
                 return r;
         }
-        return ensure_private_dir(top, sub, ret_fd);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", state_dir, sub);
+        return ensure_private_dir(top, sub, path, ret_fd);
 }
 
 int state_dir_open(const char *state_dir, int *ret_fd) {

@@ -9,6 +9,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "perm.h"
 #include "config_parse.h"
 #include "config_roles.h"
 #include "manifest.h"
@@ -306,6 +307,24 @@ static const char *config_file_problem(const struct stat *st) {
         return NULL;
 }
 
+/* The one line for a refused file: what is wrong, what it is, what is expected (perm.h). */
+static int config_refuse(const char *path, const char *why, const struct stat *st) {
+        char found[64];
+        if (S_ISLNK(st->st_mode) || !S_ISREG(st->st_mode) ||
+            streq_ptr(why, "replaced while being opened"))
+                log_error("config %s: refusing: %s; expected a regular file owned by root, not "
+                          "writable by group or others",
+                          path, why);
+        else {
+                perm_describe(st, found, sizeof found);
+                log_error("config %s: refusing: %s (%s); expected owner root, not writable by "
+                          "group or others (%s %s)",
+                          path, why, found,
+                          st->st_uid != 0 ? "chown root, chmod go-w" : "chmod go-w", path);
+        }
+        return -EPERM;
+}
+
 /* missing_ok: a missing file is -ENOENT, not logged (the default path may be absent). */
 static int config_read_file(const char *path, bool missing_ok, char **ret, size_t *ret_size) {
         struct stat st, fst;
@@ -315,10 +334,8 @@ static int config_read_file(const char *path, bool missing_ok, char **ret, size_
                 return log_error_errno(errno, "config %s: cannot read", path);
         }
         const char *why = config_file_problem(&st);
-        if (why) {
-                log_error("config %s: refusing: %s", path, why);
-                return -EPERM;
-        }
+        if (why)
+                return config_refuse(path, why, &st);
         /* Checked again on the fd: the path may have been swapped between lstat and open.
          * O_NONBLOCK so that a FIFO swapped in cannot make the open hang. */
         _cleanup_close_ int fd =
@@ -330,10 +347,8 @@ static int config_read_file(const char *path, bool missing_ok, char **ret, size_
         why = config_file_problem(&fst);
         if (!why && (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino))
                 why = "replaced while being opened";
-        if (why) {
-                log_error("config %s: refusing: %s", path, why);
-                return -EPERM;
-        }
+        if (why)
+                return config_refuse(path, why, &fst);
         if (fst.st_size > CONFIG_MAX_BYTES) {
                 log_error("config %s: larger than %d bytes", path, CONFIG_MAX_BYTES);
                 return -EINVAL;
