@@ -88,11 +88,12 @@ static json_t *state_new(const struct placement *p, const struct request *req, c
                          secrets_summary(req, f, digest_key));
 }
 
-static int audit_event(const struct broker_config *cfg, const char *event, const char *id,
-                       const char *role, const struct request *req, const struct fetched_secret *f,
-                       const char *result, const char *reason) {
+static int audit_event(const struct broker_config *cfg, const char *event,
+                       const struct placement *p, const char *role, const struct request *req,
+                       const struct fetched_secret *f, const char *result, const char *reason) {
         _cleanup_json_ json_t *secrets = secrets_summary(req, f, NULL);
-        return audit_write(cfg->audit_log, event, id, role, secrets, result, reason);
+        struct audit_record rec = {event, p->container_id, p->name, role, secrets, result, reason};
+        return audit_write(cfg, &rec);
 }
 
 static int check_policy(const struct broker_config *cfg, const struct placement *p,
@@ -101,8 +102,7 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
         if (r < 0) {
                 /* policy_select_role said which role and why, in the one line a failure
                  * gets (found by 65-hostile-request.sh: an unknown role printed two). */
-                audit_event(cfg, "deny", p->container_id, req->role, req, NULL, "denied",
-                            "role does not match");
+                audit_event(cfg, "deny", p, req->role, req, NULL, "denied", "role does not match");
                 return EXIT_DENIED;
         }
         for (size_t i = 0; i < req->n_secrets; i++) {
@@ -111,7 +111,7 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
                         continue;
                 log_error("secret '%s' (%s): denied by role '%s'", sr->name, sr->ref_text,
                           req->role);
-                audit_event(cfg, "deny", p->container_id, req->role, req, NULL, "denied",
+                audit_event(cfg, "deny", p, req->role, req, NULL, "denied",
                             "reference not allowed by role");
                 return EXIT_DENIED;
         }
@@ -274,7 +274,7 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         r = privsep_fetch_all(cfg, role, req, f);
         if (r >= 0)
                 r = place_mount(cfg, p, req, role, f);
-        audit_event(cfg, r < 0 ? "failure" : "inject", p->container_id, role->name, req, f,
+        audit_event(cfg, r < 0 ? "failure" : "inject", p, role->name, req, f,
                     r < 0 ? "failed" : "ok", r < 0 ? strerror(-r) : NULL);
         if (r >= 0)
                 log_info("container %s: %zu secret(s) placed at %s", p->container_id,
@@ -310,8 +310,14 @@ static int place_forget_locked(const struct broker_config *cfg, const char *cont
                 return log_error_errno(r, "container %s: cannot remove state", container_id),
                        EXIT_FAILED;
         *ret_removed = true;
-        audit_write(cfg->audit_log, event, container_id, role, json_object_get(state, "secrets"),
-                    revoked < 0 ? "failed" : "ok", revoked < 0 ? "lease revocation failed" : NULL);
+        struct audit_record rec = {event,
+                                   container_id,
+                                   json_get_string(state, "name"),
+                                   role,
+                                   json_object_get(state, "secrets"),
+                                   revoked < 0 ? "failed" : "ok",
+                                   revoked < 0 ? "lease revocation failed" : NULL};
+        audit_write(cfg, &rec);
         log_info("container %s: revoked and forgotten", container_id);
         return revoked < 0 ? EXIT_FAILED : EXIT_DONE;
 }

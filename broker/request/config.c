@@ -21,7 +21,8 @@
 /* DESIGN §3: without a config file, the local store and a role "default" allowing it. It goes
  * through the same parser as a file, so that the defaults cannot drift from what a file
  * would give. */
-static const char config_embedded[] = "{\"backends\":{\"store\":{\"type\":\"store\"}},"
+static const char config_embedded[] = "{\"audit_log\":\"" CONFIG_DEFAULT_AUDIT_LOG "\","
+                                      "\"backends\":{\"store\":{\"type\":\"store\"}},"
                                       "\"roles\":[{\"name\":\"default\",\"allow\":[\"store:*\"]}]}";
 
 static bool config_name_is_valid(const char *s) {
@@ -61,14 +62,32 @@ static int config_get_path(const struct config_ctx *x, const json_t *obj, const 
         return 0;
 }
 
+/* "audit_syslog": true for the system log's socket, a path for another (a collector's own),
+ * false or null for none. */
+static int config_parse_syslog(const struct config_ctx *x, const json_t *root,
+                               struct broker_config *c) {
+        const json_t *v = json_object_get(root, "audit_syslog");
+        if (!v || json_is_false(v) || json_is_null(v))
+                return 0;
+        if (json_is_true(v))
+                return (c->audit_syslog = strdup(CONFIG_DEFAULT_SYSLOG_SOCKET)) ? 0 : -ENOMEM;
+        if (!json_is_string(v))
+                return config_fail(x, "audit_syslog",
+                                   "must be true, false or the path of a syslog socket");
+        return config_get_path(x, root, "audit_syslog", "audit_syslog", &c->audit_syslog);
+}
+
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
-        static const char *const keys[] = {"state_dir", "audit_log", "defaults", "fetcher",
-                                           "backends",  "roles",     NULL};
+        static const char *const keys[] = {"state_dir", "audit_log", "audit_syslog", "defaults",
+                                           "fetcher",   "backends",  "roles",        NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
                 return r;
         r = config_get_path(x, root, "state_dir", "state_dir", &c->state_dir);
+        if (r < 0)
+                return r;
+        r = config_parse_syslog(x, root, c);
         if (r < 0)
                 return r;
         /* null says "no audit log" explicitly; absent says the same. */
@@ -407,6 +426,7 @@ struct broker_config *config_free(struct broker_config *c) {
         free(c->path);
         free(c->state_dir);
         free(c->audit_log);
+        free(c->audit_syslog);
         free(c->default_dir);
         for (size_t i = 0; i < c->n_backends; i++) {
                 struct backend_config *b = &c->backends[i];

@@ -105,7 +105,9 @@ END_TEST
 static void assert_embedded_default(const struct broker_config *c) {
         ck_assert_ptr_null(c->path);
         ck_assert_str_eq(c->state_dir, "/run/lockbox");
-        ck_assert_ptr_null(c->audit_log);
+        /* Issue 14: the embedded default keeps an audit log, at the documented place. */
+        ck_assert_str_eq(c->audit_log, "/var/log/lockbox/audit.log");
+        ck_assert_ptr_null(c->audit_syslog);
         ck_assert_str_eq(c->default_dir, "/run/secrets");
         ck_assert_uint_eq(c->default_mode, 0400);
         ck_assert_uint_eq(c->tmpfs_size, 1024 * 1024);
@@ -160,6 +162,19 @@ START_TEST(test_absent_sections) {
         c = NULL;
         ck_assert_int_eq(parse("{\"audit_log\": null, \"backends\": {}, \"roles\": []}", &c), 0);
         ck_assert_ptr_null(c->audit_log);
+        ck_assert_ptr_null(c->audit_syslog);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": true}", &c), 0);
+        ck_assert_str_eq(c->audit_syslog, "/dev/log");
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": \"/run/collector.sock\"}", &c), 0);
+        ck_assert_str_eq(c->audit_syslog, "/run/collector.sock");
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": false, \"backends\": {}}", &c), 0);
+        ck_assert_ptr_null(c->audit_syslog);
         ck_assert_uint_eq(c->n_backends, 0);
         config_free(c);
         c = NULL;
@@ -237,6 +252,8 @@ static const struct rejection rejections[] = {
         {"{\"state_dir\": \"run\"}", "state_dir: must be an absolute path"},
         {"{\"state_dir\": 1}", "state_dir: must be an absolute path"},
         {"{\"audit_log\": \"/var/log/..\"}", "audit_log: must be an absolute path"},
+        {"{\"audit_syslog\": \"dev/log\"}", "audit_syslog: must be an absolute path"},
+        {"{\"audit_syslog\": 1}", "audit_syslog: must be true, false or the path of a syslog"},
         {"{\"backends\": []}", "backends: must be an object"},
         {"{\"backends\": {\"v\": []}}", "backends.v: must be an object"},
         {"{\"backends\": {\"v\": {}}}", "backends.v: \"type\" missing"},
