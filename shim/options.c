@@ -268,9 +268,13 @@ static int options_env_one(struct shim_options *o, int c, const char *value) {
         switch (c) {
         case OPT_EXEC:
         case OPT_OPTIONAL:
-                if ((r = env_flag(value, &on)) < 0 || !on)
+                if ((r = env_flag(value, &on)) < 0)
                         return r;
-                return options_one(o, c, NULL);
+                if (c == OPT_EXEC)
+                        o->exec = o->exec || on;
+                else
+                        o->optional = o->optional || on;
+                return 0;
         case 'v':
                 if (!streq_ptr(value, "0") && !streq_ptr(value, "1") && !streq_ptr(value, "2"))
                         return log_error(OPT ": expected 0, 1 or 2", OPT_ARGS(value));

@@ -1,5 +1,7 @@
 #!/bin/sh
-# The one place that installs what lockbox's build, tests and demo need (Debian 12).
+# The one place that installs what lockbox's build, tests and demo need (Debian 12): scdoc and
+# man-db for the man pages (make man, man-check), debhelper, dpkg-dev, lintian and dh-apparmor
+# for the Debian package (make deb, tests/integration/80-deb.sh).
 # Idempotent and quick when everything is there: apt runs only for what is missing.
 # With arguments, installs those packages instead (make fuzz: clang, which only it needs).
 set -eu
@@ -9,6 +11,8 @@ gcc make pkg-config libc6-dev clang-format
 libcurl4-openssl-dev libjansson-dev libsodium-dev check libsubunit-dev
 runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
 cppcheck shellcheck valgrind strace apparmor
+scdoc man-db groff-base
+debhelper dpkg-dev fakeroot lintian dh-apparmor
 "
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 

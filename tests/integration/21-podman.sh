@@ -1,5 +1,5 @@
 #!/bin/bash
-# 21-podman.sh — Podman 4.3 with contrib/oci-hooks.d/lockbox.json (DESIGN §9): the request is an
+# 21-podman.sh — Podman 4.3 with contrib/oci-hooks.d/lockbox.json.in (DESIGN §9): the request is an
 # annotation, the hook is matched on it, Podman runs createRuntime through runc and poststop
 # itself.
 #
@@ -14,7 +14,7 @@ rt_require podman podman
 
 PD=$T/podman
 IMG=localhost/lbx-test:1
-CONTRIB=$LBX_IT_DIR/../../contrib/oci-hooks.d/lockbox.json
+CONTRIB=$LBX_IT_DIR/../../contrib/oci-hooks.d/lockbox.json.in
 podman() { timeout 30 /usr/bin/podman "$@"; }
 
 RT_KEEP_VLC=no
@@ -52,7 +52,7 @@ EOF
 export CONTAINERS_CONF="$PD/containers.conf" CONTAINERS_STORAGE_CONF="$PD/storage.conf"
 export TMPDIR="$PD/tmp"
 # The contrib file as installed, pointed at this build and this test's config.
-sed -e "s|\"/usr/local/bin/lockbox-broker\"|\"$BROKER\"|" \
+sed -e "s|\"@BINDIR@/lockbox-broker\"|\"$BROKER\"|" \
     -e "s|\"args\": \\[\"lockbox-broker\", \"hook\"\\]|\"args\": [\"lockbox-broker\", \"--config\", \"$CFG\", \"hook\"]|" \
     "$CONTRIB" >"$PD/hooks/lockbox.json"
 grep -qF "\"$CFG\"" "$PD/hooks/lockbox.json" || die "cannot adapt $CONTRIB"
