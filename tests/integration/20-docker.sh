@@ -77,13 +77,21 @@ docker rm c1 >/dev/null
 # ---- failures ---------------------------------------------------------------------------
 
 rc=0
-run --rm --runtime lockbox -e LOCKBOX_SECRET_db=vault:secret/app/db "$IMG" \
+# The role "restricted" allows store:allowed* only.
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=store:db -e LOCKBOX_ROLE=restricted "$IMG" \
     /bin/lbx-testapp read-fd:3 >"$T/deny.out" 2>"$T/deny.err" || rc=$?
 assert_true "a denied request: docker run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "with lockbox's message" has "$T/deny.err" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "and the application never ran" hasnt "$T/deny.out" "fd.3"
 assert_true "a denied request leaves no state" no_state_left
+# A backend that is not configured is a mistake in the request, not a denial (issue 14).
+rc=0
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=vault:secret/app/db "$IMG" \
+    /bin/lbx-testapp read-fd:3 >"$T/unknown.out" 2>"$T/unknown.err" || rc=$?
+assert_true "an unknown backend: docker run fails ($rc)" [ "$rc" -ne 0 ]
+assert_true "naming the configured backends" has "$T/unknown.err" \
+    "lockbox-broker: secret 'db' (vault:secret/app/db): unknown backend 'vault' (configured: store)"
 
 rc=0
 run --rm --runtime lockbox-broken -e LOCKBOX_SECRET_db=store:db "$IMG" /bin/lbx-testapp fds \

@@ -129,11 +129,12 @@ podman rm -f -t 0 lbx-named >/dev/null 2>&1
 # ---- failures ---------------------------------------------------------------------------
 
 rc=0
-run --rm --annotation io.lockbox.secret.db=vault:secret/app/db "$IMG" /bin/lbx-testapp read-fd:3 \
-    >"$T/deny.out" 2>"$T/deny.err" || rc=$?
+# The role "restricted" allows store:allowed* only.
+run --rm --annotation io.lockbox.secret.db=store:db --annotation io.lockbox.role=restricted \
+    "$IMG" /bin/lbx-testapp read-fd:3 >"$T/deny.out" 2>"$T/deny.err" || rc=$?
 assert_true "a denied request: podman run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "with lockbox's message" has "$T/deny.err" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "and the application never ran" hasnt "$T/deny.out" "fd.3"
 assert_true "a denied request leaves no state" rt_wait_for 10 no_state_left
 

@@ -51,7 +51,9 @@ if request == "annotation":
 elif request == "env":
     c["process"]["env"].append("LOCKBOX_SECRET_db=store:db")
 elif request == "denied":
-    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "vault:secret/app/db"
+    # The role "restricted" allows store:allowed* only.
+    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "store:db"
+    c["annotations"]["io.lockbox.role"] = "restricted"
 # crun discards what hooks print unless told where to write it.
 c.setdefault("annotations", {})["run.oci.hooks.stderr"] = path + ".hook-stderr"
 if hooks == "yes":
@@ -84,7 +86,7 @@ hybrid crun --root "$CR" run --bundle "$T/b2" c2 >"$T/c2.out" 2>"$T/c2.err" || r
 assert_true "a denied request: crun run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "the application never ran" hasnt "$T/c2.out" "fd.3"
 assert_true "lockbox's message, where run.oci.hooks.stderr says" has "$T/b2/config.json.hook-stderr" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "a denied request leaves no state" no_state_left
 
 # ---- a read-only rootfs without /run/secrets (issue 14): crun, too, makes it read-only only
