@@ -5,10 +5,27 @@
 #   make check      everything this machine can test (installs deps first)
 #   make cross ARCH=arm64   build for arm64, run its unit tests and fuzz corpora under qemu
 #   make demo       a real container started with a secret injected, and the proof
-#   make install    PREFIX=/usr/local DESTDIR=
+#   make install    PREFIX=/usr/local DESTDIR=   (programs, man pages, Docker snippet, hooks.d
+#                   file, systemd units, AppArmor profile, each naming PREFIX's paths)
+#   make man        the man pages, from docs/man/*.scd (scdoc)
+#   make deb        the Debian package (dpkg-buildpackage), in the parent directory
 
 PREFIX ?= /usr/local
 DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+SYSCONFDIR ?= /etc
+# systemd reads units from /usr/lib/systemd/system and /usr/local/lib/systemd/system; Debian 12
+# packages keep theirs in /lib/systemd/system (debian/rules says so).
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+# Podman and CRI-O read hooks.d files from /usr/share/containers/oci/hooks.d (the
+# distribution's) and /etc/containers/oci/hooks.d (the administrator's): an install elsewhere
+# than /usr puts its file in the latter, still naming its own PREFIX.
+HOOKSDIR ?= $(if $(filter /usr,$(PREFIX)),/usr/share/containers/oci/hooks.d,$(SYSCONFDIR)/containers/oci/hooks.d)
+APPARMORDIR ?= $(SYSCONFDIR)/apparmor.d
+# AppArmor names a profile file after the program's path: usr.bin.lockbox-broker.
+APPARMOR_NAME = $(subst /,.,$(patsubst /%,%,$(BINDIR))).lockbox-broker
 O ?= build
 CC ?= gcc
 SAN ?=
@@ -29,9 +46,10 @@ else
 HARDEN += -fcf-protection
 endif
 CFLAGS ?= -O2 -g
+# CPPFLAGS, CFLAGS and LDFLAGS from the environment come last (dpkg-buildflags in debian/rules).
 ALL_CFLAGS := -std=gnu11 $(WARN) $(HARDEN) -D_GNU_SOURCE -Icommon -Ibroker -Ishim \
-	$(PKG_CFLAGS) $(CFLAGS)
-LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+	$(PKG_CFLAGS) $(CPPFLAGS) $(CFLAGS)
+LDHARDEN := -pie -Wl,-z,relro,-z,now -Wl,-z,noexecstack $(LDFLAGS)
 
 ifeq ($(SAN),1)
 # Sanitizers: no _FORTIFY_SOURCE (it hides ASan's own checks), no static link.
@@ -65,6 +83,8 @@ FUZZ_BINS := $(FUZZ_SRCS:tests/fuzz/%.c=$(O)/fuzz/%)
 FUZZ_DRIVER ?= tests/fuzz/replay.c
 
 BINS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lbx-testapp $(O)/lbx-adversary
+# What is installed (the test programs are not).
+PROGS := $(O)/lockbox-broker $(O)/lockbox-shim $(O)/lockbox-runtime
 
 .PHONY: all
 all: $(BINS)
@@ -222,9 +242,12 @@ $(O)/analyze/%.ok: %.c
 shellcheck:
 	@shellcheck $(SH_SCRIPTS) && echo "shellcheck: ok ($(words $(SH_SCRIPTS)) scripts)"
 
-# The AppArmor profile must compile (not loaded: -K), the seccomp profile must be JSON.
+# The AppArmor profile must compile (not loaded: -K) as make install writes it, the seccomp
+# profile must be JSON.
 profiles:
-	@out=$$(apparmor_parser -Q -K -T contrib/apparmor/usr.bin.lockbox-broker 2>&1 | \
+	@mkdir -p $(O)
+	@$(SUBST) contrib/apparmor/lockbox-broker.in >$(O)/$(APPARMOR_NAME)
+	@out=$$(apparmor_parser -Q -K -T $(O)/$(APPARMOR_NAME) 2>&1 | \
 		grep -v '^Cache read/write disabled'); [ -z "$$out" ] || { echo "$$out"; exit 1; }
 	@python3 -c 'import json,sys; json.load(open(sys.argv[1]))' contrib/seccomp/lockbox-shim.json
 	@echo "profiles: ok"
@@ -281,6 +304,7 @@ check: deps
 	$(MAKE) all
 	$(MAKE) format-check
 	$(MAKE) lint
+	$(MAKE) man-check
 	$(MAKE) unit
 	$(MAKE) memcheck
 	$(MAKE) unit-asan
@@ -320,12 +344,59 @@ bench:
 		tests/bench/rss_probe.c -Wl,--no-as-needed $(shell pkg-config --libs jansson libsodium); \
 	LBX_BENCH_T0=$$t0 tests/bench/run.sh $(O)/bench
 
+# The man pages: one scdoc source each (docs/man), the reference the README points to.
+MAN_SRCS := $(wildcard docs/man/*.scd)
+MAN_PAGES := $(MAN_SRCS:docs/man/%.scd=$(O)/man/%)
+.PHONY: man man-check
+man: $(MAN_PAGES)
+$(O)/man/%: docs/man/%.scd
+	@mkdir -p $(dir $@)
+	scdoc <$< >$@.tmp && mv $@.tmp $@
+
+# Each page rendered as lintian renders it (man --warnings, groff's warnings on): any warning
+# fails. A page with an undefined macro must make the same command speak, or the check could
+# not fail at all.
+MAN_RENDER = LC_ALL=C.UTF-8 MANROFFSEQ='' MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z
+man-check: $(MAN_PAGES)
+	@printf '.TH BROKEN 7\n.SH NAME\nbroken \\- a page with an undefined macro\n.BOGUS\n' \
+		>$(O)/man-broken.7
+	@test -n "$$($(MAN_RENDER) $(O)/man-broken.7 2>&1 >/dev/null)" || \
+		{ echo "man-check: a broken page renders without a warning: the check is blind"; exit 1; }
+	@set -e; for p in $(MAN_PAGES); do \
+		w=$$($(MAN_RENDER) $$p 2>&1 >/dev/null); \
+		[ -z "$$w" ] || { echo "man-check: $$p:"; echo "$$w"; exit 1; }; \
+	done; echo "man-check: ok ($(words $(MAN_PAGES)) pages)"
+
+# contrib/*.in with the install's paths (make install, the lint of the AppArmor profile).
+SUBST = sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@DATADIR@|$(DATADIR)|g' \
+	-e 's|@APPARMOR_NAME@|$(APPARMOR_NAME)|g'
+
 .PHONY: install
-install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(O)/lockbox-broker $(DESTDIR)$(PREFIX)/bin/lockbox-broker
-	install -m 0755 $(O)/lockbox-shim $(DESTDIR)$(PREFIX)/bin/lockbox-shim
-	ln -sf lockbox-broker $(DESTDIR)$(PREFIX)/bin/lockbox-runtime
+install: $(PROGS) man
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DATADIR)/lockbox $(DESTDIR)$(HOOKSDIR) \
+		$(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(APPARMORDIR)
+	install -m 0755 $(O)/lockbox-broker $(DESTDIR)$(BINDIR)/lockbox-broker
+	install -m 0755 $(O)/lockbox-shim $(DESTDIR)$(BINDIR)/lockbox-shim
+	ln -sf lockbox-broker $(DESTDIR)$(BINDIR)/lockbox-runtime
+	set -e; for p in $(MAN_PAGES); do \
+		$(SUBST) $$p >$(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}; \
+		chmod 0644 $(DESTDIR)$(MANDIR)/man$${p##*.}/$${p##*/}; \
+	done
+	$(SUBST) contrib/docker/daemon.json.in >$(DESTDIR)$(DATADIR)/lockbox/docker-daemon.json
+	$(SUBST) contrib/oci-hooks.d/lockbox.json.in >$(DESTDIR)$(HOOKSDIR)/lockbox.json
+	$(SUBST) contrib/systemd/lockbox-rotate.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-rotate.service
+	install -m 0644 contrib/systemd/lockbox-rotate.timer $(DESTDIR)$(SYSTEMDUNITDIR)/
+	$(SUBST) contrib/apparmor/lockbox-broker.in >$(DESTDIR)$(APPARMORDIR)/$(APPARMOR_NAME)
+	chmod 0644 $(DESTDIR)$(DATADIR)/lockbox/docker-daemon.json $(DESTDIR)$(HOOKSDIR)/lockbox.json \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-rotate.service $(DESTDIR)$(APPARMORDIR)/$(APPARMOR_NAME)
+
+# The Debian package from this tree (debian/), binary only, unsigned; DEB_BUILD_OPTIONS=nocheck
+# skips its tests. tests/integration/39-deb.sh builds it in a copy of the tree.
+.PHONY: deb
+deb:
+	dpkg-buildpackage -b -us -uc
 
 .PHONY: clean
 clean:

@@ -437,7 +437,8 @@ static int consume_nothing(const struct consume_params *p, const char *why) {
         if (p->wait)
                 return log_error("no secrets at %s after waiting %g s (%s)", p->dir,
                                  (double)p->wait_ms / 1000.0, why);
-        return log_error("no secrets at %s (%s); use --optional or --wait", p->dir, why);
+        return log_error("no secrets at %s (%s): %s", p->dir, why,
+                         p->none_hint ? p->none_hint : "use --optional or --wait");
 }
 
 int consume_secrets(const struct consume_params *p, struct secret_set **ret) {

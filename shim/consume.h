@@ -43,6 +43,9 @@ struct consume_params {
          * mounted at dir. */
         bool require_mount;
         uint64_t unmount_timeout_ms;
+        /* What to say when nothing is mounted and neither --wait nor --optional was given (the
+         * likely cause); NULL: a generic hint. */
+        const char *none_hint;
 };
 
 /* Find the secrets (waiting with --wait), read and verify every file (the manifest's files, one

@@ -35,6 +35,7 @@ static int shim_run(const struct shim_options *o) {
                 .optional = o->optional,
                 .require_mount = true,
                 .unmount_timeout_ms = CONSUME_UNMOUNT_TIMEOUT_MS,
+                .none_hint = shim_options_none_hint(environ),
         };
         if (consume_secrets(&cp, &set) < 0)
                 return SHIM_EXIT_FAILURE;

@@ -24,6 +24,12 @@ enum {
         OPT_ROTATE_SIGNAL,
 };
 
+/* How the option being applied was given, for its messages: "--wait 30" on the command line,
+ * "LOCKBOX_SHIM_WAIT=30" from the environment. */
+static const char *opt_name = "", *opt_sep = " ";
+#define OPT "%s%s%s"
+#define OPT_ARGS(arg) opt_name, opt_sep, (arg)
+
 static const struct option shim_long_options[] = {
         {"dir", required_argument, NULL, OPT_DIR},
         {"exec", no_argument, NULL, OPT_EXEC},
@@ -57,6 +63,10 @@ void shim_options_usage(FILE *f) {
               "\n"
               "In arguments, {secret:NAME} becomes /proc/self/fd/N. COMMAND finds its fds in\n"
               "LOCKBOX_FDS=name=3,other=4.\n"
+              "Each option can also be set in the environment (docker run -e), the command line\n"
+              "winning: LOCKBOX_SHIM_DIR, LOCKBOX_SHIM_EXEC=1, LOCKBOX_SHIM_WAIT, \n"
+              "LOCKBOX_SHIM_OPTIONAL=1, LOCKBOX_SHIM_FD=NAME=N[,NAME=N], LOCKBOX_SHIM_STDIN,\n"
+              "LOCKBOX_SHIM_ON_ROTATE, LOCKBOX_SHIM_ROTATE_SIGNAL, LOCKBOX_SHIM_VERBOSE=1|2.\n"
               "Exit status: COMMAND's (128+N for signal N); 125 the shim failed before running\n"
               "COMMAND; 126 COMMAND not executable; 127 COMMAND not found.\n",
               f);
@@ -90,17 +100,17 @@ static int parse_seconds_ms(const char *s, uint64_t *ret) {
 static int options_set_dir(struct shim_options *o, const char *arg) {
         size_t len = strlen(arg);
         if (arg[0] != '/')
-                return log_error("--dir %s: not an absolute path", arg);
+                return log_error(OPT ": not an absolute path", OPT_ARGS(arg));
         if (len >= sizeof o->dir)
-                return log_error("--dir: path too long");
+                return log_error("%s: path too long", opt_name);
         memcpy(o->dir, arg, len + 1);
         /* "/run/secrets/" and "/run/secrets" are one mount point; keep one spelling so that
          * messages and umount2() see the same path. */
         while (len > 1 && o->dir[len - 1] == '/')
                 o->dir[--len] = '\0';
         if (streq_ptr(o->dir, "/"))
-                return log_error(
-                        "--dir /: refusing to treat the root directory as a secrets mount");
+                return log_error(OPT ": refusing to treat the root directory as a secrets mount",
+                                 OPT_ARGS("/"));
         return 0;
 }
 
@@ -108,26 +118,26 @@ static int options_add_fd(struct shim_options *o, const char *arg) {
         const char *eq = strrchr(arg, '=');
         uint64_t n;
         if (!eq || (size_t)(eq - arg) > SECRET_NAME_MAX)
-                return log_error("--fd %s: expected NAME=N", arg);
+                return log_error(OPT ": expected NAME=N", OPT_ARGS(arg));
         char name[SECRET_NAME_MAX + 1];
         memcpy(name, arg, (size_t)(eq - arg));
         name[eq - arg] = '\0';
         if (!secret_name_is_valid(name))
-                return log_error("--fd %s: invalid secret name", arg);
+                return log_error(OPT ": invalid secret name", OPT_ARGS(arg));
         if (parse_uint64(eq + 1, &n) < 0 || n < 3 || n >= SHIM_FD_MAX)
-                return log_error("--fd %s: N must be a number from 3 to %d (0-2 are stdio)", arg,
-                                 SHIM_FD_MAX - 1);
+                return log_error(OPT ": N must be a number from 3 to %d (0-2 are stdio)",
+                                 OPT_ARGS(arg), SHIM_FD_MAX - 1);
         for (size_t i = 0; i < o->n_fds; i++) {
                 if (streq_ptr(o->fds[i].name, name))
-                        return log_error("--fd %s: secret '%s' already placed at fd %d", arg, name,
-                                         o->fds[i].fd);
+                        return log_error(OPT ": secret '%s' already placed at fd %d", OPT_ARGS(arg),
+                                         name, o->fds[i].fd);
                 if (o->fds[i].fd == (int)n)
-                        return log_error("--fd %s: fd %d already taken by secret '%s'", arg, (int)n,
-                                         o->fds[i].name);
+                        return log_error(OPT ": fd %d already taken by secret '%s'", OPT_ARGS(arg),
+                                         (int)n, o->fds[i].name);
         }
         struct shim_fd_request *more = realloc(o->fds, (o->n_fds + 1) * sizeof *o->fds);
         if (!more)
-                return log_error_errno(-ENOMEM, "--fd");
+                return log_error_errno(-ENOMEM, "%s", opt_name);
         o->fds = more;
         strcpy(o->fds[o->n_fds].name, name);
         o->fds[o->n_fds++].fd = (int)n;
@@ -146,28 +156,28 @@ static int options_set_on_rotate(struct shim_options *o, const char *arg) {
                 o->on_rotate = SHIM_ROTATE_EXIT;
         else if (strncmp(arg, "signal:", 7) == 0) {
                 if (parse_signal(arg + 7, &o->on_rotate_signal) < 0)
-                        return log_error("--on-rotate %s: unknown signal", arg);
+                        return log_error(OPT ": unknown signal", OPT_ARGS(arg));
                 o->on_rotate = SHIM_ROTATE_SIGNAL;
         } else
-                return log_error("--on-rotate %s: expected restart, exit or signal:SIG", arg);
+                return log_error(OPT ": expected restart, exit or signal:SIG", OPT_ARGS(arg));
         o->rotate_given = true;
         return 0;
 }
 
 static int options_set_rotate_signal(struct shim_options *o, const char *arg) {
         if (parse_signal(arg, &o->rotate_signal) < 0)
-                return log_error("--rotate-signal %s: unknown signal", arg);
+                return log_error(OPT ": unknown signal", OPT_ARGS(arg));
         if (!rotate_signal_is_usable(o->rotate_signal))
-                return log_error("--rotate-signal %s: this signal cannot be used", arg);
+                return log_error(OPT ": this signal cannot be used", OPT_ARGS(arg));
         o->rotate_given = true;
         return 0;
 }
 
 static int options_set_stdin(struct shim_options *o, const char *arg) {
         if (!secret_name_is_valid(arg))
-                return log_error("--stdin %s: invalid secret name", arg);
+                return log_error(OPT ": invalid secret name", OPT_ARGS(arg));
         if (o->stdin_name && !streq_ptr(o->stdin_name, arg))
-                return log_error("--stdin %s: stdin already carries secret '%s'", arg,
+                return log_error(OPT ": stdin already carries secret '%s'", OPT_ARGS(arg),
                                  o->stdin_name);
         o->stdin_name = arg;
         return 0;
@@ -182,9 +192,8 @@ static int options_one(struct shim_options *o, int c, const char *arg) {
                 return 0;
         case OPT_WAIT:
                 if (parse_seconds_ms(arg, &o->wait_ms) < 0)
-                        return log_error("--wait %s: expected seconds (0 to 86400, e.g. 30 "
-                                         "or 0.5)",
-                                         arg);
+                        return log_error(OPT ": expected seconds (0 to 86400, e.g. 30 or 0.5)",
+                                         OPT_ARGS(arg));
                 o->wait = true;
                 return 0;
         case OPT_OPTIONAL:
@@ -207,6 +216,135 @@ static int options_one(struct shim_options *o, int c, const char *arg) {
         default:
                 return -EINVAL;
         }
+}
+
+/* LOCKBOX_SHIM_*: the options a `docker run -e` can give an image whose ENTRYPOINT is fixed. */
+static const struct {
+        const char *env;
+        int opt;
+} shim_env_options[] = {
+        {"LOCKBOX_SHIM_DIR", OPT_DIR},
+        {"LOCKBOX_SHIM_EXEC", OPT_EXEC},
+        {"LOCKBOX_SHIM_WAIT", OPT_WAIT},
+        {"LOCKBOX_SHIM_OPTIONAL", OPT_OPTIONAL},
+        {"LOCKBOX_SHIM_FD", OPT_FD},
+        {"LOCKBOX_SHIM_STDIN", OPT_STDIN},
+        {"LOCKBOX_SHIM_ON_ROTATE", OPT_ON_ROTATE},
+        {"LOCKBOX_SHIM_ROTATE_SIGNAL", OPT_ROTATE_SIGNAL},
+        {"LOCKBOX_SHIM_VERBOSE", 'v'},
+};
+#define SHIM_ENV_PREFIX "LOCKBOX_SHIM_"
+
+static const char *long_name(int c) {
+        static char buf[32];
+        for (size_t i = 0; shim_long_options[i].name; i++)
+                if (shim_long_options[i].val == c) {
+                        snprintf(buf, sizeof buf, "--%s", shim_long_options[i].name);
+                        return buf;
+                }
+        return "";
+}
+
+static const char *env_name(int c) {
+        for (size_t i = 0; i < ARRAY_SIZE(shim_env_options); i++)
+                if (shim_env_options[i].opt == c)
+                        return shim_env_options[i].env;
+        return NULL;
+}
+
+/* A flag from the environment: 1, true, yes; 0, false, no or empty leave it off. */
+static int env_flag(const char *value, bool *ret) {
+        if (streq_ptr(value, "1") || streq_ptr(value, "true") || streq_ptr(value, "yes"))
+                return *ret = true, 0;
+        if (!*value || streq_ptr(value, "0") || streq_ptr(value, "false") || streq_ptr(value, "no"))
+                return *ret = false, 0;
+        return log_error(OPT ": expected 1 or 0 (true, false, yes, no)", OPT_ARGS(value));
+}
+
+/* One LOCKBOX_SHIM_* variable. A list for LOCKBOX_SHIM_FD: NAME=N,NAME=N. */
+static int options_env_one(struct shim_options *o, int c, const char *value) {
+        bool on = false;
+        int r;
+        switch (c) {
+        case OPT_EXEC:
+        case OPT_OPTIONAL:
+                if ((r = env_flag(value, &on)) < 0)
+                        return r;
+                if (c == OPT_EXEC)
+                        o->exec = o->exec || on;
+                else
+                        o->optional = o->optional || on;
+                return 0;
+        case 'v':
+                if (!streq_ptr(value, "0") && !streq_ptr(value, "1") && !streq_ptr(value, "2"))
+                        return log_error(OPT ": expected 0, 1 or 2", OPT_ARGS(value));
+                o->verbosity += value[0] - '0';
+                return 0;
+        case OPT_FD: {
+                char list[1024];
+                if (strlen(value) >= sizeof list)
+                        return log_error("%s: too long", opt_name);
+                strcpy(list, value);
+                for (char *save = NULL, *item = strtok_r(list, ",", &save); item;
+                     item = strtok_r(NULL, ",", &save))
+                        if ((r = options_add_fd(o, item)) < 0)
+                                return r;
+                return 0;
+        }
+        default:
+                return options_one(o, c, value);
+        }
+}
+
+/* Every LOCKBOX_SHIM_* variable whose option the command line did not give (given[] by option
+ * code). An unknown one is an error: a typo must not quietly change nothing. */
+static int options_from_env(struct shim_options *o, const bool *given) {
+        extern char **environ;
+        for (char **e = environ; e && *e; e++) {
+                const char *eq = strchr(*e, '=');
+                if (!eq || strncmp(*e, SHIM_ENV_PREFIX, strlen(SHIM_ENV_PREFIX)) != 0)
+                        continue;
+                size_t i = 0, len = (size_t)(eq - *e);
+                while (i < ARRAY_SIZE(shim_env_options) &&
+                       (strlen(shim_env_options[i].env) != len ||
+                        strncmp(shim_env_options[i].env, *e, len) != 0))
+                        i++;
+                if (i == ARRAY_SIZE(shim_env_options))
+                        return log_error("%.*s: unknown variable (see lockbox-shim --help)",
+                                         (int)(len > 64 ? 64 : len), *e);
+                int c = shim_env_options[i].opt;
+                if (given[c == 'v' ? 0 : c - OPT_DIR + 1])
+                        continue;
+                opt_name = shim_env_options[i].env;
+                opt_sep = "=";
+                if (options_env_one(o, c, eq + 1) < 0)
+                        return -EINVAL;
+        }
+        return 0;
+}
+
+/* "--wait" after "--" (an ENTRYPOINT that ends in "--", and docker run IMAGE --wait 2 -- app):
+ * the command would be an option of ours. Say so, instead of failing later for a reason that
+ * is not the real one. */
+static int options_check_command(const char *cmd) {
+        size_t n = strcspn(cmd, "=");
+        for (size_t i = 0; shim_long_options[i].name; i++) {
+                const struct option *lo = &shim_long_options[i];
+                bool is_long = strncmp(cmd, "--", 2) == 0 && strlen(lo->name) == n - 2 &&
+                               strncmp(cmd + 2, lo->name, n - 2) == 0;
+                bool is_short = (lo->val == 'v' || lo->val == 'h') && cmd[0] == '-' &&
+                                cmd[1] == lo->val && !cmd[2];
+                if (!is_long && !is_short)
+                        continue;
+                const char *env = env_name(lo->val);
+                return log_error("the command is '%.*s', an option of lockbox-shim given after "
+                                 "'--': options go before '--' (an ENTRYPOINT that ends in \"--\" "
+                                 "puts `docker run IMAGE ARGS` after it: use ENTRYPOINT "
+                                 "[\"lockbox-shim\"] with CMD [\"--\", ...]%s%s%s)",
+                                 (int)(n > 32 ? 32 : n), cmd, env ? ", or set " : "",
+                                 env ? env : "", env ? " in the environment" : "");
+        }
+        return 0;
 }
 
 static int options_unknown(char **argv, int c) {
@@ -233,14 +371,24 @@ int shim_options_parse(int argc, char **argv, struct shim_options *o) {
         opterr = 0;
         optind = 0;
         int c;
+        /* given[0]: -v; given[1 + OPT_X - OPT_DIR]: --x. */
+        bool given[2 + OPT_ROTATE_SIGNAL - OPT_DIR] = {false};
         while ((c = getopt_long(argc, argv, "+:vh", shim_long_options, NULL)) != -1) {
+                opt_name = long_name(c);
+                opt_sep = " ";
                 int r = (c == '?' || c == ':') ? options_unknown(argv, c)
                                                : options_one(o, c, optarg);
                 if (r < 0)
                         return -EINVAL;
+                if (c == 'v')
+                        given[0] = true;
+                else if (c >= OPT_DIR && c <= OPT_ROTATE_SIGNAL)
+                        given[c - OPT_DIR + 1] = true;
         }
         if (o->help)
                 return 0;
+        if (options_from_env(o, given) < 0)
+                return -EINVAL;
         if (optind >= argc) {
                 log_error("missing COMMAND: lockbox-shim [OPTIONS] -- COMMAND [ARG...]");
                 return -EINVAL;
@@ -252,6 +400,8 @@ int shim_options_parse(int argc, char **argv, struct shim_options *o) {
                           "supervisor; drop --exec");
                 return -EINVAL;
         }
+        if (options_check_command(argv[optind]) < 0)
+                return -EINVAL;
         o->command = argv + optind;
         o->n_command = argc - optind;
         return 0;
@@ -261,4 +411,16 @@ void shim_options_done(struct shim_options *o) {
         free(o->fds);
         o->fds = NULL;
         o->n_fds = 0;
+}
+
+const char *shim_options_none_hint(char *const *env) {
+        for (char *const *e = env; e && *e; e++)
+                if (strncmp(*e, "LOCKBOX_SECRET_", 15) == 0)
+                        return "the container asks for secrets (LOCKBOX_SECRET_*) but none were "
+                               "placed: is it running under lockbox's runtime (docker run "
+                               "--runtime lockbox) or hook? For secrets placed later by "
+                               "lockbox-broker inject, give --wait SECONDS (LOCKBOX_SHIM_WAIT)";
+        return "the broker placed none: the container was started without lockbox's hook or "
+               "asked for no secret. --wait SECONDS (LOCKBOX_SHIM_WAIT) waits for lockbox-broker "
+               "inject, --optional (LOCKBOX_SHIM_OPTIONAL=1) runs the command without them";
 }

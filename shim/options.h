@@ -54,3 +54,6 @@ struct shim_options {
 int shim_options_parse(int argc, char **argv, struct shim_options *o);
 void shim_options_done(struct shim_options *o);
 void shim_options_usage(FILE *f);
+/* Why no secrets are mounted, most likely, and what to do: from env, whether the container
+ * asked for secrets through LOCKBOX_SECRET_* (under Docker the only way). */
+const char *shim_options_none_hint(char *const *env);

@@ -1,5 +1,7 @@
 #!/bin/sh
-# The one place that installs what lockbox's build, tests and demo need (Debian 12).
+# The one place that installs what lockbox's build, tests and demo need (Debian 12): scdoc and
+# man-db for the man pages (make man, man-check), debhelper, dpkg-dev, lintian and dh-apparmor
+# for the Debian package (make deb, tests/integration/29-debian-package.sh).
 # Idempotent and quick when everything is there: apt runs only for what is missing.
 # With arguments, installs those packages instead (make fuzz: clang, which only it needs).
 # DEPS_ARCH=arm64 (make deps ARCH=arm64) adds what `make cross ARCH=arm64` needs: the arm64
@@ -13,6 +15,8 @@ check libsubunit-dev
 runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
 cppcheck shellcheck valgrind strace apparmor
 containerd python3-grpcio python3-grpc-tools python3-cryptography
+scdoc man-db groff-base
+debhelper dpkg-dev fakeroot lintian dh-apparmor
 "
 if [ $# -gt 0 ]; then PACKAGES="$*"; fi
 

@@ -20,6 +20,12 @@ int broker_load_config(const struct broker_ctx *ctx, struct broker_config **ret)
  * NULL before it. Returns -EINVAL. */
 int broker_option_error(const char *cmd, int c, char **argv);
 
+/* The id of the container that what names (an id, a name or a unique id prefix: state_find)
+ * into *ret_id; otherwise one line (cmd: ...) and the exit status: EXIT_FAILED when nothing
+ * matches, EXIT_USAGE when several do (the line lists them). */
+int broker_find_container(const struct broker_config *cfg, const char *cmd, const char *what,
+                          char **ret_id);
+
 /* Each command parses its own arguments (argv[0] is the command word) and returns an exit
  * status. "--help" prints usage to stdout and returns EXIT_DONE. */
 int cmd_hook(const struct broker_ctx *ctx, int argc, char **argv);

@@ -4,6 +4,7 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
+#include "request/name.h"
 #include "request/oci.h"
 #include "request/pod.h"
 #include "request/request.h"
@@ -27,7 +28,8 @@ static bool request_wanted(const json_t *annotations, char *const *env, size_t n
         json_object_foreach((json_t *)annotations, key,
                             v) if (strncmp(key, "io.lockbox.", 11) == 0) return true;
         for (size_t i = 0; i < n_env; i++)
-                if (strncmp(env[i], "LOCKBOX_", 8) == 0 && strncmp(env[i], "LOCKBOX_FDS=", 12))
+                if (strncmp(env[i], "LOCKBOX_", 8) == 0 && strncmp(env[i], "LOCKBOX_FDS=", 12) &&
+                    strncmp(env[i], "LOCKBOX_SHIM_", 13))
                         return true;
         return false;
 }
@@ -58,17 +60,29 @@ static int hook_pod_decide(const struct broker_config *cfg, const struct oci_sta
                 return EXIT_DONE;
         case POD_SKIP_NO_SHIM:
                 log_info("%s: its command is not lockbox-shim, nothing placed", what);
-                audit_write(cfg->audit_log, "skip", st->id, req->role, NULL, "skipped",
-                            "its command is not lockbox-shim: a pod's container without the shim "
-                            "gets no secrets (name it in io.lockbox.containers to be refused "
-                            "instead)");
+                audit_write(cfg, &(struct audit_record){
+                                         .event = "skip",
+                                         .container = st->id,
+                                         .name = pod->container,
+                                         .role = req->role,
+                                         .result = "skipped",
+                                         .reason = "its command is not lockbox-shim: a pod's "
+                                                   "container without the shim gets no secrets "
+                                                   "(name it in io.lockbox.containers to be "
+                                                   "refused instead)"});
                 return EXIT_DONE;
         case POD_REFUSE_NO_SHIM:
                 log_error("%s: named in io.lockbox.containers, but its command is not "
                           "lockbox-shim: it would hold the secrets' tmpfs for its life (refused)",
                           what);
-                audit_write(cfg->audit_log, "deny", st->id, req->role, NULL, "denied",
-                            "named in io.lockbox.containers but does not run lockbox-shim");
+                audit_write(cfg, &(struct audit_record){
+                                         .event = "deny",
+                                         .container = st->id,
+                                         .name = pod->container,
+                                         .role = req->role,
+                                         .result = "denied",
+                                         .reason = "named in io.lockbox.containers but does not "
+                                                   "run lockbox-shim"});
                 return EXIT_DENIED;
         }
         return EXIT_FAILED;
@@ -118,11 +132,12 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
         if (hook_pod_token(&oc, &pod) != 0)
                 return EXIT_FAILED;
 
+        _cleanup_free_ char *name = container_name_find(ann, st->id);
         struct placement p = {
                 .container_id = st->id,
+                .name = name,
                 .pid = st->pid,
                 .rootfs = oc.rootfs,
-                .create_dirs = !oc.rootfs_readonly,
                 .bundle = st->bundle,
                 .annotations = ann,
                 .env = oc.env,

@@ -6,19 +6,21 @@
 #include "cmd.h"
 #include "fdutil.h"
 #include "log.h"
+#include "request/name.h"
 #include "request/request.h"
 #include "place/idmap.h"
 #include "place/place.h"
 #include "place/state.h"
 
 static const char inject_usage[] =
-        "Usage: lockbox-broker inject --pid PID [--id ID] [--dir DIR] [--uid N] [--gid N]\n"
-        "                             [--role R] NAME=REF...\n"
+        "Usage: lockbox-broker inject --pid PID [--id ID] [--name NAME] [--dir DIR] [--uid N]\n"
+        "                             [--gid N] [--role R] NAME=REF...\n"
         "\n"
         "Place secrets into the mount namespace of a running process (a container started\n"
         "without the hook, whose entrypoint is `lockbox-shim --wait`). The same checks as the\n"
         "hook: role, allow-list, fetch, tmpfs, watcher. ID defaults to pid-PID; the owner\n"
-        "defaults to the process's own uid and gid.\n";
+        "defaults to the process's own uid and gid. --name records a name that status, rotate\n"
+        "and revoke accept besides the id (e.g. the Docker container's name).\n";
 
 /* The owner of a running process, as the host sees it. */
 static int proc_owner(pid_t pid, uint32_t *ret_uid, uint32_t *ret_gid) {
@@ -39,12 +41,18 @@ static int add_annotation(json_t *ann, const char *key, const char *value) {
 }
 
 /* inject's options become the same annotations a hook would read: one request parser. */
-static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, const char **ret_id) {
+static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, const char **ret_id,
+                        const char **ret_name) {
         static const struct option opts[] = {
-                {"pid", required_argument, NULL, 'p'}, {"id", required_argument, NULL, 'i'},
-                {"dir", required_argument, NULL, 'd'}, {"uid", required_argument, NULL, 'u'},
-                {"gid", required_argument, NULL, 'g'}, {"role", required_argument, NULL, 'r'},
-                {"help", no_argument, NULL, 'h'},      {},
+                {"pid", required_argument, NULL, 'p'},
+                {"id", required_argument, NULL, 'i'},
+                {"name", required_argument, NULL, 'n'},
+                {"dir", required_argument, NULL, 'd'},
+                {"uid", required_argument, NULL, 'u'},
+                {"gid", required_argument, NULL, 'g'},
+                {"role", required_argument, NULL, 'r'},
+                {"help", no_argument, NULL, 'h'},
+                {},
         };
         uint64_t pid = 0;
         int c;
@@ -60,6 +68,13 @@ static int inject_parse(int argc, char **argv, json_t *ann, pid_t *ret_pid, cons
                         break;
                 case 'i':
                         *ret_id = optarg;
+                        break;
+                case 'n':
+                        if (!container_name_is_valid(optarg))
+                                return log_error("inject: --name: 1 to %d of letters, digits, "
+                                                 "'_', '.', ':', '/', '-'",
+                                                 CONTAINER_NAME_MAX);
+                        *ret_name = optarg;
                         break;
                 case 'd':
                         key = "io.lockbox.dir";
@@ -105,13 +120,13 @@ int cmd_inject(const struct broker_ctx *ctx, int argc, char **argv) {
         _cleanup_json_ json_t *ann = json_object();
         _cleanup_(request_done) struct request req = {0};
         _cleanup_config_ struct broker_config *cfg = NULL;
-        const char *id = NULL;
+        const char *id = NULL, *name = NULL;
         char default_id[32];
         pid_t pid = 0;
 
         if (!ann)
                 return EXIT_FAILED;
-        int r = inject_parse(argc, argv, ann, &pid, &id);
+        int r = inject_parse(argc, argv, ann, &pid, &id, &name);
         if (r != 0)
                 return r > 0 ? EXIT_DONE : EXIT_USAGE;
         if (!id) {
@@ -128,7 +143,7 @@ int cmd_inject(const struct broker_ctx *ctx, int argc, char **argv) {
         if (request_build(ann, NULL, 0, cfg, &req) < 0)
                 return EXIT_USAGE;
 
-        struct placement p = {.container_id = id, .pid = pid, .rootfs = "/", .create_dirs = true};
+        struct placement p = {.container_id = id, .name = name, .pid = pid, .rootfs = "/"};
         r = proc_owner(pid, &p.host_uid, &p.host_gid);
         if (r < 0) {
                 log_error_errno(r, "inject: process %d", (int)pid);

@@ -10,12 +10,13 @@
 #include "place/state.h"
 
 static const char rotate_usage[] =
-        "Usage: lockbox-broker rotate (--all | ID...) [--secret NAME]... [--grace SECONDS]\n"
+        "Usage: lockbox-broker rotate (--all | CONTAINER...) [--secret NAME]... [--grace SECONDS]\n"
         "\n"
         "Fetch each container's secrets again and place what changed as a new generation:\n"
         "replaced in place while the tmpfs is still mounted, or on a fresh tmpfs and the shim\n"
         "signalled (the container's rotate signal) when the shim consumed it. Prints one line\n"
         "per container and secret: unchanged, rotated (old -> new version), or failed (why).\n"
+        "CONTAINER is an id, a name or a unique id prefix.\n"
         "\n"
         "  --all              every container with a record (one that is not running is\n"
         "                     skipped and said so)\n"
@@ -86,9 +87,6 @@ static int rotate_parse(int argc, char **argv, struct rotate_args *a) {
         a->n_ids = (size_t)(argc - optind);
         if (a->o.all == (a->n_ids > 0))
                 return rotate_usage_error("give --all or container ids (not both)");
-        for (size_t i = 0; i < a->n_ids; i++)
-                if (!state_id_is_valid(a->ids[i]))
-                        return rotate_usage_error("'%s' is not a container id", a->ids[i]);
         return 0;
 }
 
@@ -97,6 +95,8 @@ static int rotate_all(const struct broker_config *cfg, const struct secret *key,
                       const struct rotate_options *o) {
         _cleanup_json_ json_t *all = NULL;
         int r = state_load_all(cfg->state_dir, &all);
+        if (r == -EPERM) /* refused in a line of its own (perm.h) */
+                return r;
         if (r < 0)
                 return log_error_errno(r, "rotate: state directory %s", cfg->state_dir);
         if (json_array_size(all) == 0)
@@ -133,15 +133,27 @@ int cmd_rotate(const struct broker_ctx *ctx, int argc, char **argv) {
                 free(a.o.only);
                 return EXIT_FAILED;
         }
+        /* Every name resolved before anything rotates: a typo or an ambiguous prefix changes
+         * nothing. */
+        char **ids = calloc(a.n_ids + 1, sizeof *ids);
+        if (!ids)
+                status = EXIT_FAILED;
+        for (size_t i = 0; i < a.n_ids && status == EXIT_DONE; i++)
+                status = broker_find_container(cfg, "rotate", a.ids[i], &ids[i]);
         int ret = 0;
-        if (a.o.all)
+        if (status == EXIT_DONE && a.o.all)
                 ret = rotate_all(cfg, key, &a.o);
-        for (size_t i = 0; i < a.n_ids; i++) {
-                r = rotate_container(cfg, key, a.ids[i], &a.o, stdout);
+        for (size_t i = 0; status == EXIT_DONE && i < a.n_ids; i++) {
+                r = rotate_container(cfg, key, ids[i], &a.o, stdout);
                 fflush(stdout);
                 if (r < 0 && ret == 0)
                         ret = r;
         }
+        for (size_t i = 0; ids && i < a.n_ids; i++)
+                free(ids[i]);
+        free(ids);
         free(a.o.only);
+        if (status != EXIT_DONE)
+                return status;
         return ret < 0 ? EXIT_FAILED : EXIT_DONE;
 }

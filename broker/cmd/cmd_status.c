@@ -11,12 +11,14 @@
 #include "place/state.h"
 
 static const char status_usage[] =
-        "Usage: lockbox-broker status [--json] [ID]\n"
+        "Usage: lockbox-broker status [--json] [CONTAINER]\n"
         "       lockbox-broker status --agent [--json]\n"
         "\n"
-        "Containers that hold secrets: id, pid, role, generation, last rotation, whether the\n"
-        "shim consumed the tmpfs, and each secret's name, ref, version, lease and its expiry.\n"
-        "Never a value. --json prints an array of records (one object for ID), see README.\n"
+        "Containers that hold secrets, one line each: id (12 characters), name, pid, whether it\n"
+        "runs, role, generation, whether the shim consumed the tmpfs, the secrets' names.\n"
+        "With CONTAINER (an id, a name or a unique id prefix): that one in full, with each\n"
+        "secret's ref, version, lease and its expiry. Never a value. --json prints the records\n"
+        "(an array; one object for CONTAINER), see lockbox-broker(8).\n"
         "The table starts with the warm fetch agent: pid, uid, uptime, requests, logins, and\n"
         "each backend's connections. --agent shows only the agent (--json: one object).\n";
 
@@ -89,14 +91,54 @@ static bool container_alive(const json_t *s) {
         return pid > 0 && proc_start_time((pid_t)pid, &now) >= 0 && (json_int_t)now == start;
 }
 
+#define STATUS_ID_WIDTH 12
+
+static int name_width(const json_t *all) {
+        size_t i, w = 4;
+        json_t *s;
+        json_array_foreach(all, i, s) {
+                const char *name = json_get_string(s, "name");
+                if (name && strlen(name) > w)
+                        w = strlen(name);
+        }
+        return (int)(w > 40 ? 40 : w);
+}
+
+/* One line a container: what `docker ps` users expect, the secrets by name only. */
+static void status_print_table(const json_t *all) {
+        int nw = name_width(all);
+        size_t i, k;
+        json_t *s, *sec;
+
+        printf("%-*s  %-*s  %7s  %-7s  %-10s  %3s  %-8s  %s\n", STATUS_ID_WIDTH, "ID", nw, "NAME",
+               "PID", "STATE", "ROLE", "GEN", "CONSUMED", "SECRETS");
+        json_array_foreach(all, i, s) {
+                const char *name = json_get_string(s, "name");
+                printf("%-*.*s  %-*s  %7" JSON_INTEGER_FORMAT
+                       "  %-7s  %-10s  %3" JSON_INTEGER_FORMAT "  %-8s  ",
+                       STATUS_ID_WIDTH, STATUS_ID_WIDTH, json_get_string(s, "id"), nw,
+                       name ? name : "-", json_integer_value(json_object_get(s, "pid")),
+                       json_is_true(json_object_get(s, "alive")) ? "running" : "gone",
+                       json_get_string(s, "role"),
+                       json_integer_value(json_object_get(s, "generation")),
+                       json_is_true(json_object_get(s, "consumed")) ? "yes" : "no");
+                json_array_foreach(json_object_get(s, "secrets"), k, sec) {
+                        printf("%s%s", k ? "," : "", json_get_string(sec, "name"));
+                }
+                putchar('\n');
+        }
+}
+
 static void status_print_one(const json_t *s) {
         size_t i;
         json_t *sec;
 
         const char *rotated = json_get_string(s, "last_rotation");
-        printf("%s pid=%" JSON_INTEGER_FORMAT " %s role=%s generation=%" JSON_INTEGER_FORMAT
+        const char *name = json_get_string(s, "name");
+        printf("%s%s%s pid=%" JSON_INTEGER_FORMAT " %s role=%s generation=%" JSON_INTEGER_FORMAT
                " dir=%s consumed=%s%s%s\n",
-               json_get_string(s, "id"), json_integer_value(json_object_get(s, "pid")),
+               json_get_string(s, "id"), name ? " name=" : "", name ? name : "",
+               json_integer_value(json_object_get(s, "pid")),
                json_boolean_value(json_object_get(s, "alive")) ? "running" : "gone",
                json_get_string(s, "role"), json_integer_value(json_object_get(s, "generation")),
                json_get_string(s, "dir"),
@@ -140,7 +182,7 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                         return broker_option_error("status", c, argv), EXIT_USAGE;
         }
         if (argc - optind > (agent_only ? 0 : 1)) {
-                log_error("status: at most one container id, none with --agent");
+                log_error("status: at most one container, none with --agent");
                 return EXIT_USAGE;
         }
         int status = broker_load_config(ctx, &cfg);
@@ -156,10 +198,13 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                             "refused (see check)");
         if (agent_only)
                 return status_agent_only(cfg, as_json);
-        const char *id = optind < argc ? argv[optind] : NULL;
         place_sweep(cfg);
-        if (id) {
+        _cleanup_free_ char *id = NULL;
+        if (optind < argc) {
                 json_t *one;
+                status = broker_find_container(cfg, "status", argv[optind], &id);
+                if (status != EXIT_DONE)
+                        return status;
                 r = state_load(cfg->state_dir, id, &one);
                 if (r < 0) {
                         log_error_errno(r, "status: container %s", id);
@@ -168,7 +213,8 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                 all = json_array();
                 json_array_append_new(all, one);
         } else if ((r = state_load_all(cfg->state_dir, &all)) < 0) {
-                log_error_errno(r, "status: state directory %s", cfg->state_dir);
+                if (r != -EPERM) /* refused in a line of its own (perm.h) */
+                        log_error_errno(r, "status: state directory %s", cfg->state_dir);
                 return EXIT_FAILED;
         }
 
@@ -189,7 +235,7 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                 json_array_foreach(json_object_get(s, "secrets"), k, sec) {
                         json_object_del(sec, "digest");
                 }
-                if (!as_json)
+                if (!as_json && id)
                         status_print_one(s);
         }
         if (as_json) {
@@ -200,6 +246,8 @@ int cmd_status(const struct broker_ctx *ctx, int argc, char **argv) {
                         putchar('\n');
         } else if (json_array_size(all) == 0) {
                 puts("no containers hold secrets");
+        } else if (!id) {
+                status_print_table(all);
         }
         return EXIT_DONE;
 }

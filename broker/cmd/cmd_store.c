@@ -43,9 +43,7 @@ struct store_args {
 static int store_fail(const struct store *s, const char *what, int r) {
         switch (r) {
         case -EPERM:
-                log_error("%s: refusing: store %s or key file %s is not owned by root or is open "
-                          "to group or others (make them 0700 and 0400)",
-                          what, s->dir, s->key_file);
+                /* the store said which file and why (store.h) */
                 break;
         case -ENOKEY:
                 log_error("%s: key file %s is missing (run 'lockbox-broker store init')", what,

@@ -13,9 +13,9 @@ static const char usage[] =
         "Commands:\n"
         "  hook [prestart|createRuntime|poststop]   OCI hook; container state on stdin\n"
         "  inject --pid PID [...] NAME=REF...       place secrets into a running container\n"
-        "  rotate (--all | ID...) [--secret NAME]...  fetch again, replace what changed, notify\n"
-        "  status [--json] [ID]                     containers, secret names, refs, versions\n"
-        "  revoke ID                                what poststop does, by hand\n"
+        "  rotate (--all | CONTAINER...) [--secret NAME]...  fetch again, replace what changed\n"
+        "  status [--json] [CONTAINER]              containers, secret names, refs, versions\n"
+        "  revoke CONTAINER                         what poststop does, by hand\n"
         "  store init|put NAME [--file F]|ls|rm NAME the sealed local store (values from stdin)\n"
         "  check                                    validate config, reach each backend\n"
         "  agent                                    the warm fetch agent (hooks start it)\n"
@@ -27,7 +27,9 @@ static const char usage[] =
         "  -v, --verbose     more detail (never a value); twice for debug\n"
         "  -h, --help        this text; COMMAND --help for a command's\n"
         "\n"
-        "Exit status: 0 done, 1 failed, 2 usage or invalid configuration, 3 denied by policy.\n";
+        "CONTAINER: an id, a name the runtime gave it, or a unique id prefix.\n"
+        "Exit status: 0 done, 1 failed, 2 usage or invalid configuration, 3 denied by policy.\n"
+        "See lockbox-broker(8), lockbox-broker.json(5).\n";
 
 static const struct {
         const char *name;

@@ -30,12 +30,8 @@ static int store_fetch_one(const struct backend_config *b, const struct secret_r
                                        "secret '%s' (%s): store file fails authentication "
                                        "(tampered, renamed or another key)",
                                        sr->name, sr->ref_text);
-        if (r == -EPERM)
-                return log_error_errno(r,
-                                       "secret '%s' (%s): refusing: store %s or key file %s is "
-                                       "not root's or is open to group or others (make them "
-                                       "0700 and 0400)",
-                                       sr->name, sr->ref_text, b->store_dir, b->store_key_file);
+        if (r == -EPERM) /* the key or directory, refused in a line of its own (store.h) */
+                return r;
         if (r < 0)
                 return log_error_errno(r, "secret '%s' (%s): cannot read the store", sr->name,
                                        sr->ref_text);

@@ -11,6 +11,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "perm.h"
 #include "manifest.h"
 
 #define STORE_MAGIC "LBXS"
@@ -49,21 +50,19 @@ static int store_open_dir(const struct store *s, int *ret_fd) {
         if (fd < 0) {
                 int r = negative_errno();
                 /* O_NOFOLLOW|O_DIRECTORY says ENOTDIR for a symlink: call it what it is. */
-                if (r == -ENOTDIR && lstat(s->dir, &st) == 0 && S_ISLNK(st.st_mode)) {
-                        log_debug("store %s: is a symbolic link", s->dir);
-                        return -EPERM;
-                }
+                if (r == -ENOTDIR && lstat(s->dir, &st) == 0 && S_ISLNK(st.st_mode))
+                        return log_error("store %s: refusing: a symbolic link; expected the "
+                                         "directory itself",
+                                         s->dir),
+                               -EPERM;
                 return r;
         }
         if (fstat(fd, &st) < 0)
                 return negative_errno();
         /* Not even readable by others: the file names are the secrets' names (store init
          * makes it 0700; the hook and store put apply the same rule). */
-        if (st.st_uid != geteuid() || (st.st_mode & 077)) {
-                log_debug("store %s: not owned by uid %u or open to group or others", s->dir,
-                          (unsigned)geteuid());
-                return -EPERM;
-        }
+        if (!perm_ok(&st, geteuid(), 077))
+                return perm_refuse("store", s->dir, &st, geteuid(), 077);
         *ret_fd = TAKE_FD(fd);
         return 0;
 }
@@ -73,17 +72,20 @@ static int store_open_dir(const struct store *s, int *ret_fd) {
  * secret" to callers. */
 static int store_load_key(const struct store *s, struct secret **ret) {
         _cleanup_close_ int fd = open(s->key_file, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        if (fd < 0 && errno == ELOOP)
+                return log_error("store key %s: refusing: a symbolic link; expected the file "
+                                 "itself",
+                                 s->key_file),
+                       -EPERM;
         if (fd < 0)
-                return errno == ENOENT ? -ENOKEY : errno == ELOOP ? -EPERM : negative_errno();
+                return errno == ENOENT ? -ENOKEY : negative_errno();
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return negative_errno();
-        if (!S_ISREG(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-                log_debug("store key %s: not a regular file owned by uid %u with mode 0400 or "
-                          "0600",
-                          s->key_file, (unsigned)geteuid());
-                return -EPERM;
-        }
+        if (!S_ISREG(st.st_mode))
+                return log_error("store key %s: refusing: not a regular file", s->key_file), -EPERM;
+        if (!perm_ok(&st, geteuid(), 0077))
+                return perm_refuse("store key", s->key_file, &st, geteuid(), 0077);
         if (st.st_size != STORE_KEY_BYTES)
                 return -EKEYREJECTED;
         _cleanup_secret_ struct secret *key = NULL;
@@ -298,6 +300,12 @@ static int store_collect(DIR *d, char ***ret, size_t *ret_n) {
         *ret = v;
         *ret_n = n;
         return 0;
+}
+
+int store_check(const struct store *s) {
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_secret_ struct secret *key = NULL;
+        return store_open(s, &dirfd, &key);
 }
 
 int store_list(const struct store *s, char ***ret) {

@@ -11,7 +11,8 @@
  * name fails to open. The key file holds 32 raw bytes, mode 0400, owned by root. The store
  * directory is 0700. Names are secret names (manifest.h: secret_name_is_valid).
  * Errors: -ENOENT no such secret; -EBADMSG tampered, truncated, renamed or wrong key;
- * -EINVAL bad name; -EPERM key file or directory with unsafe ownership or mode.
+ * -EINVAL bad name; -EPERM key file or directory with unsafe ownership or mode, refused in a
+ * line that names it, what it is and what is expected (perm.h): callers add none.
  */
 #define STORE_VALUE_MAX (1024 * 1024)
 
@@ -26,6 +27,8 @@ int store_put(const struct store *s, const char *name, const struct secret *valu
 int store_get(const struct store *s, const char *name, struct secret **ret);
 /* Sorted names, NULL-terminated, malloc'd (free with strv_free). */
 int store_list(const struct store *s, char ***ret);
+/* Whether the directory and the key pass the checks every operation makes (-ENOKEY: no key). */
+int store_check(const struct store *s);
 int store_remove(const struct store *s, const char *name);
 
 /* The file format without the filesystem, for store_put/store_get and the fuzz target. seal:

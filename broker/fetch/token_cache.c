@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "token_memory.h"
+#include "perm.h"
 
 #define TOKEN_CACHE_MAGIC "lockbox-token 1"
 #define TOKEN_CACHE_VALUE_MAX 8192
@@ -195,21 +196,31 @@ void token_cache_keep_in_memory(void) {
         token_cache_in_memory = true;
 }
 
-/* parent/name, created 0700 if missing, private, and owned by us (or by anyone, any_owner). */
-static int token_cache_private_dir(int parent, const char *name, bool any_owner, int *ret_fd) {
+/* parent/name (path, for messages), created 0700 if missing, private, and owned by us (or by
+ * anyone, any_owner). Too open but not writable by others: made 0700, and said so (perm.h). */
+static int token_cache_private_dir(int parent, const char *name, const char *path, bool any_owner,
+                                   int *ret_fd) {
         struct stat st;
         if (mkdirat(parent, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        int fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd =
+                openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         /* Tokens grant what the broker's Vault role grants: only root (and the fetcher's uid)
          * may see or plant them. */
-        if (fstat(fd, &st) < 0 || (st.st_uid != geteuid() && !any_owner) || (st.st_mode & 0077)) {
-                close(fd);
-                return -EPERM;
-        }
-        *ret_fd = fd;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        uid_t owner = any_owner ? st.st_uid : geteuid();
+        if (st.st_uid != owner || (st.st_mode & 0022))
+                return perm_refuse("token cache", path, &st, owner, 0077);
+        if ((st.st_mode & 0077) && (owner != geteuid() || fchmod(fd, 0700) < 0))
+                return perm_refuse("token cache", path, &st, owner, 0077);
+        if (st.st_mode & 0077)
+                log_warning("token cache %s: was mode %04o, now 0700 (fixed: lockbox's own "
+                            "directory, no access for group or others)",
+                            path, (unsigned)(st.st_mode & 07777));
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -230,22 +241,26 @@ int token_cache_open(const char *state_dir, int *ret_dirfd) {
         }
         if (state_dir[0] != '/')
                 return -EINVAL;
-        int r = token_cache_private_dir(AT_FDCWD, state_dir, false, &top);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/tokens", state_dir);
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, state_dir, false, &top);
         if (r < 0)
                 return r;
-        return token_cache_private_dir(top, "tokens", false, ret_dirfd);
+        return token_cache_private_dir(top, "tokens", path, false, ret_dirfd);
 }
 
 static int token_cache_preopen_one(const char *state_dir, uid_t uid, gid_t gid) {
         _cleanup_close_ int top = -1, fd = -1;
         if (state_dir[0] != '/')
                 return -EINVAL;
-        int r = token_cache_private_dir(AT_FDCWD, state_dir, false, &top);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/tokens", state_dir);
+        int r = token_cache_private_dir(AT_FDCWD, state_dir, state_dir, false, &top);
         if (r < 0)
                 return r;
         /* Whoever owns it, root gave it to them: only root reaches into STATE_DIR (0700, ours,
          * checked above). A fetcher uid changed in the configuration takes it over. */
-        r = token_cache_private_dir(top, "tokens", true, &fd);
+        r = token_cache_private_dir(top, "tokens", path, true, &fd);
         if (r < 0)
                 return r;
         if (fchown(fd, uid, gid) < 0)

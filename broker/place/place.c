@@ -78,23 +78,24 @@ static json_t *state_new(const struct placement *p, const struct request *req, c
         place_time_now(when, 0);
         /* uid_set, gid_set: whether uid and gid are the request's own, which a backend's
          * metadata does not override on rotation either. */
-        return json_pack("{s:i, s:s, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, s:b, "
-                         "s:b, s:s, s:b, s:i, s:I, s:o}",
-                         "version", 1, "id", p->container_id, "pid", (int)p->pid, "pid_start",
-                         (json_int_t)pid_start, "bundle", p->bundle, "rootfs", p->rootfs, "dir",
-                         req->dir, "role", role, "generation", (json_int_t)1, "created", when,
-                         "last_rotation", "uid", (json_int_t)p->uid, "gid", (json_int_t)p->gid,
-                         "uid_set", req->uid_set, "gid_set", req->gid_set, "rotate_signal",
-                         signal_name(req->rotate_signal), "consumed", 0, "watcher_pid", 0,
-                         "watcher_start", (json_int_t)0, "secrets",
+        return json_pack("{s:i, s:s, s:s?, s:i, s:I, s:s?, s:s, s:s, s:s, s:I, s:s, s:n, s:I, s:I, "
+                         "s:b, s:b, s:s, s:b, s:i, s:I, s:o}",
+                         "version", 1, "id", p->container_id, "name", p->name, "pid", (int)p->pid,
+                         "pid_start", (json_int_t)pid_start, "bundle", p->bundle, "rootfs",
+                         p->rootfs, "dir", req->dir, "role", role, "generation", (json_int_t)1,
+                         "created", when, "last_rotation", "uid", (json_int_t)p->uid, "gid",
+                         (json_int_t)p->gid, "uid_set", req->uid_set, "gid_set", req->gid_set,
+                         "rotate_signal", signal_name(req->rotate_signal), "consumed", 0,
+                         "watcher_pid", 0, "watcher_start", (json_int_t)0, "secrets",
                          secrets_summary(req, f, digest_key));
 }
 
-static int audit_event(const struct broker_config *cfg, const char *event, const char *id,
-                       const char *role, const struct request *req, const struct fetched_secret *f,
-                       const char *result, const char *reason) {
+static int audit_event(const struct broker_config *cfg, const char *event,
+                       const struct placement *p, const char *role, const struct request *req,
+                       const struct fetched_secret *f, const char *result, const char *reason) {
         _cleanup_json_ json_t *secrets = secrets_summary(req, f, NULL);
-        return audit_write(cfg->audit_log, event, id, role, secrets, result, reason);
+        struct audit_record rec = {event, p->container_id, p->name, role, secrets, result, reason};
+        return audit_write(cfg, &rec);
 }
 
 static int check_policy(const struct broker_config *cfg, const struct placement *p,
@@ -104,8 +105,7 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
         if (r < 0) {
                 /* policy_select_role said which role and why, in the one line a failure
                  * gets (found by 65-hostile-request.sh: an unknown role printed two). */
-                audit_event(cfg, "deny", p->container_id, req->role, req, NULL, "denied",
-                            "role does not match");
+                audit_event(cfg, "deny", p, req->role, req, NULL, "denied", "role does not match");
                 return EXIT_DENIED;
         }
         for (size_t i = 0; i < req->n_secrets; i++) {
@@ -114,7 +114,7 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
                         continue;
                 log_error("secret '%s' (%s): denied by role '%s'", sr->name, sr->ref_text,
                           req->role);
-                audit_event(cfg, "deny", p->container_id, req->role, req, NULL, "denied",
+                audit_event(cfg, "deny", p, req->role, req, NULL, "denied",
                             "reference not allowed by role");
                 return EXIT_DENIED;
         }
@@ -123,9 +123,11 @@ static int check_policy(const struct broker_config *cfg, const struct placement 
 
 static const char *attach_reason(int r) {
         switch (r) {
-        case -ENOENT:
+        /* runc and Podman create it as they create their own mount points (the rootfs is
+         * made read-only after the hooks); crun, or a rootfs on a read-only filesystem, is
+         * read-only already. */
         case -EROFS:
-                return "does not exist and the rootfs is read-only";
+                return "does not exist and cannot be created (read-only file system)";
         case -ELOOP:
         case -EXDEV:
         case -ENOTDIR:
@@ -149,7 +151,11 @@ static const char *attach_reason(int r) {
 
 static void attach_failed(const char *container_id, const char *dir, int r) {
         const char *why = attach_reason(r);
-        if (why)
+        if (r == -EROFS)
+                log_error("container %s: target %s: %s: add it to the image (RUN mkdir -p %s) or "
+                          "choose a directory that exists (io.lockbox.dir, inject --dir)",
+                          container_id, dir, why, dir);
+        else if (why)
                 log_error("container %s: target %s: %s", container_id, dir, why);
         else
                 log_error_errno(r, "container %s: cannot mount at %s", container_id, dir);
@@ -198,7 +204,7 @@ int place_fresh_tmpfs(const struct broker_config *cfg, const struct fresh_tmpfs 
                 return log_error_errno(r, "container %s: cannot record state in %s", id,
                                        cfg->state_dir);
         }
-        r = tmpfs_attach(mount_fd, pidfd, t->rootfs, t->dir, t->create_dirs);
+        r = tmpfs_attach(mount_fd, pidfd, t->rootfs, t->dir);
         if (r < 0) {
                 watcher_stop(wpid, wstart);
                 if (previous)
@@ -242,7 +248,6 @@ static int place_mount(const struct broker_config *cfg, const struct placement *
                 .pidfd = -1,
                 .rootfs = p->rootfs,
                 .dir = req->dir,
-                .create_dirs = p->create_dirs,
                 .host_uid = p->host_uid,
                 .host_gid = p->host_gid,
                 .generation = 1,
@@ -267,6 +272,15 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         int status = check_policy(cfg, p, req, &role);
         if (status != EXIT_DONE)
                 return status;
+        /* Before anything is fetched: a state directory that cannot be trusted fails the
+         * start in the one line perm.h gives it (or is made right, and said so). */
+        _cleanup_close_ int state_fd = -1;
+        int r = state_dir_open(cfg->state_dir, &state_fd);
+        if (r < 0) {
+                if (r != -EPERM)
+                        log_error_errno(r, "state directory %s", cfg->state_dir);
+                return EXIT_FAILED;
+        }
         if (state_load(cfg->state_dir, p->container_id, &existing) >= 0) {
                 log_error("container %s: already holds secrets (use rotate, or revoke first)",
                           p->container_id);
@@ -276,12 +290,12 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         struct fetched_secret *f = calloc(req->n_secrets + 1, sizeof *f);
         if (!f)
                 return log_error_errno(-ENOMEM, "container %s", p->container_id), EXIT_FAILED;
-        int r = fetch_secrets(cfg, role, req, f);
+        r = fetch_secrets(cfg, role, req, f);
         if (r >= 0) {
                 pause_point("fetched");
                 r = place_mount(cfg, p, req, role, f);
         }
-        audit_event(cfg, r < 0 ? "failure" : "inject", p->container_id, role->name, req, f,
+        audit_event(cfg, r < 0 ? "failure" : "inject", p, role->name, req, f,
                     r < 0 ? "failed" : "ok", r < 0 ? strerror(-r) : NULL);
         if (r >= 0)
                 log_info("container %s: %zu secret(s) placed at %s", p->container_id,
@@ -317,8 +331,14 @@ static int place_forget_locked(const struct broker_config *cfg, const char *cont
                 return log_error_errno(r, "container %s: cannot remove state", container_id),
                        EXIT_FAILED;
         *ret_removed = true;
-        audit_write(cfg->audit_log, event, container_id, role, json_object_get(state, "secrets"),
-                    revoked < 0 ? "failed" : "ok", revoked < 0 ? "lease revocation failed" : NULL);
+        struct audit_record rec = {event,
+                                   container_id,
+                                   json_get_string(state, "name"),
+                                   role,
+                                   json_object_get(state, "secrets"),
+                                   revoked < 0 ? "failed" : "ok",
+                                   revoked < 0 ? "lease revocation failed" : NULL};
+        audit_write(cfg, &rec);
         log_info("container %s: revoked and forgotten", container_id);
         return revoked < 0 ? EXIT_FAILED : EXIT_DONE;
 }
@@ -333,6 +353,8 @@ int place_forget(const struct broker_config *cfg, const char *container_id, cons
                 log_debug("container %s: no state, nothing to revoke", container_id);
                 return EXIT_DONE;
         }
+        if (r == -EPERM) /* the state directory, refused in a line that says why (perm.h) */
+                return EXIT_FAILED;
         if (r < 0)
                 return log_error_errno(r, "container %s: cannot lock its state", container_id),
                        EXIT_FAILED;

@@ -24,7 +24,6 @@ struct fresh_tmpfs {
         pid_t pid; /* a process in the container's mount namespace */
         int pidfd; /* of pid, already checked by the caller; -1: opened here from pid */
         const char *rootfs, *dir;
-        bool create_dirs;
         uint32_t host_uid, host_gid;
         uint64_t generation;
         const struct tmpfs_file *files;

@@ -12,8 +12,8 @@ struct placement {
         const char *container_id;
         pid_t pid; /* host pid of a process in the container's mount namespace */
         const char *rootfs; /* path in that namespace: the rootfs before pivot_root, or "/" */
-        bool create_dirs; /* false for a read-only rootfs */
         const char *bundle; /* for the record, may be NULL */
+        const char *name; /* the runtime's name for it (request/name.h), may be NULL */
         const json_t *annotations; /* for role matching, may be NULL */
         char *const *env;
         size_t n_env;

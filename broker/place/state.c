@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -12,6 +13,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "perm.h"
 
 #define STATE_FILE_MAX (1024 * 1024)
 
@@ -28,21 +30,20 @@ bool state_id_is_valid(const char *id) {
         return true;
 }
 
-static int ensure_private_dir(int parent_fd, const char *name, int *ret_fd) {
-        struct stat st;
-
+static int ensure_private_dir(int parent_fd, const char *name, const char *path, int *ret_fd) {
         if (mkdirat(parent_fd, name, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        int fd = openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        _cleanup_close_ int fd =
+                openat(parent_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
         /* Leases and tokens are recorded here: a directory others could write to would let
-         * them forge a container's record. */
-        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 0022)) {
-                close(fd);
-                return -EPERM;
-        }
-        *ret_fd = fd;
+         * them forge a container's record, one they can list shows which containers hold
+         * what. Ours and merely too open (mkdir by hand, a umask): made right, and said so. */
+        int r = perm_fix_private_dir(fd, "state directory", path);
+        if (r < 0)
+                return r;
+        *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -54,13 +55,15 @@ int state_private_dir(const char *state_dir, const char *sub, int *ret_fd) {
                 return -EINVAL;
         if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
                 return negative_errno();
-        r = ensure_private_dir(AT_FDCWD, state_dir, &top);
+        r = ensure_private_dir(AT_FDCWD, state_dir, state_dir, &top);
         if (r < 0 || !sub) {
                 if (r >= 0)
                         *ret_fd = TAKE_FD(top);
                 return r;
         }
-        return ensure_private_dir(top, sub, ret_fd);
+        char path[PATH_MAX];
+        snprintf(path, sizeof path, "%s/%s", state_dir, sub);
+        return ensure_private_dir(top, sub, path, ret_fd);
 }
 
 int state_dir_open(const char *state_dir, int *ret_fd) {
@@ -233,6 +236,58 @@ int state_load_all(const char *state_dir, json_t **ret_array) {
                 return -ENOMEM;
         *ret_array = all;
         return 0;
+}
+
+/* Every record for which match() holds. */
+static json_t *state_filter(const json_t *all, const char *what,
+                            bool (*match)(const json_t *s, const char *what)) {
+        json_t *out = json_array();
+        size_t i;
+        json_t *s;
+        json_array_foreach(all, i, s) {
+                if (out && match(s, what) && json_array_append(out, s) < 0)
+                        out = (json_decref(out), NULL);
+        }
+        return out;
+}
+
+static bool match_name(const json_t *s, const char *what) {
+        return streq_ptr(json_get_string(s, "name"), what);
+}
+
+static bool match_prefix(const json_t *s, const char *what) {
+        const char *id = json_get_string(s, "id");
+        return id && strncmp(id, what, strlen(what)) == 0;
+}
+
+int state_find(const char *state_dir, const char *what, char **ret_id, json_t **ret_matches) {
+        _cleanup_json_ json_t *all = NULL, *one = NULL;
+        int r;
+
+        if (!what || !*what)
+                return -EINVAL;
+        if (state_id_is_valid(what) && state_load(state_dir, what, &one) >= 0) {
+                *ret_id = strdup(what);
+                return *ret_id ? 0 : -ENOMEM;
+        }
+        r = state_load_all(state_dir, &all);
+        if (r < 0)
+                return r;
+        bool (*const rules[])(const json_t *, const char *) = {match_name, match_prefix};
+        for (size_t k = 0; k < ARRAY_SIZE(rules); k++) {
+                _cleanup_json_ json_t *m = state_filter(all, what, rules[k]);
+                if (!m)
+                        return -ENOMEM;
+                if (json_array_size(m) == 0)
+                        continue;
+                if (json_array_size(m) > 1) {
+                        *ret_matches = TAKE_PTR(m);
+                        return -ENOTUNIQ;
+                }
+                *ret_id = strdup(json_get_string(json_array_get(m, 0), "id"));
+                return *ret_id ? 0 : -ENOMEM;
+        }
+        return -ENOENT;
 }
 
 int proc_start_time(pid_t pid, unsigned long long *ret) {

@@ -74,6 +74,14 @@ void state_sweep_temps(const char *state_dir);
  * sockets as well.) */
 bool state_is_stale(const struct stat *st, bool owner_alive);
 
+/*
+ * The one record that what names: its id, else its name (the runtime's, see request/name.h),
+ * else a unique prefix of its id (as docker takes ids). 0 and the id (malloc'd) in *ret_id;
+ * -ENOENT when nothing matches; -ENOTUNIQ when several do, with their records in
+ * *ret_matches (an array, sorted by id).
+ */
+int state_find(const char *state_dir, const char *what, char **ret_id, json_t **ret_matches);
+
 /* Start time of a process in clock ticks (field 22 of /proc/PID/stat), to tell a pid from a
  * reused one. */
 int proc_start_time(pid_t pid, unsigned long long *ret);

@@ -314,7 +314,6 @@ static int run_in_child(int (*fn)(void *), void *arg) {
 struct attach_args {
         int mount_fd, pidfd;
         const char *rootfs, *dir;
-        bool create_dirs;
 };
 
 static int attach_in_ns(void *p) {
@@ -333,7 +332,7 @@ static int attach_in_ns(void *p) {
         if (root_fd < 0)
                 return negative_errno();
         _cleanup_close_ int target_fd = -1;
-        r = mkdir_in_root(root_fd, a->dir, 0755, a->create_dirs, &target_fd);
+        r = mkdir_in_root(root_fd, a->dir, 0755, true, &target_fd);
         if (r < 0)
                 return r;
         /* The container's /proc and /sys are already mounted in its rootfs at this point: a
@@ -354,8 +353,8 @@ static int attach_in_ns(void *p) {
         return 0;
 }
 
-int tmpfs_attach(int mount_fd, int pidfd, const char *rootfs, const char *dir, bool create_dirs) {
-        struct attach_args a = {mount_fd, pidfd, rootfs, dir, create_dirs};
+int tmpfs_attach(int mount_fd, int pidfd, const char *rootfs, const char *dir) {
+        struct attach_args a = {mount_fd, pidfd, rootfs, dir};
         return run_in_child(attach_in_ns, &a);
 }
 

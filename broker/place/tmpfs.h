@@ -57,10 +57,12 @@ int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manife
 /*
  * In a child that joins the mount namespace of the process behind pidfd: open rootfs (a path
  * in that namespace: the rootfs' host path before pivot_root, "/" after), resolve dir inside it
- * with no symlink followed (creating missing directories unless the rootfs is read-only), refuse
- * a target on procfs or sysfs, and move_mount the tmpfs onto it.
+ * with no symlink followed (creating missing directories, as runc creates its own mount points,
+ * also in a rootfs that is read-only once started: runc remounts it after the createRuntime
+ * hooks), refuse a target on procfs or sysfs, and move_mount the tmpfs onto it. -EROFS when a
+ * missing directory cannot be created.
  */
-int tmpfs_attach(int mount_fd, int pidfd, const char *rootfs, const char *dir, bool create_dirs);
+int tmpfs_attach(int mount_fd, int pidfd, const char *rootfs, const char *dir);
 
 /* Unmount the tmpfs behind mount_fd in the namespace of pidfd (MNT_DETACH), from a child.
  * -EINVAL when it is no longer mounted there. */

@@ -10,6 +10,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "perm.h"
 #include "config_parse.h"
 #include "config_roles.h"
 #include "manifest.h"
@@ -25,7 +26,8 @@ _Static_assert(sizeof(((struct broker_config *)NULL)->digest) == SECRET_HASH_BYT
 /* DESIGN §3: without a config file, the local store and a role "default" allowing it. It goes
  * through the same parser as a file, so that the defaults cannot drift from what a file
  * would give. */
-static const char config_embedded[] = "{\"backends\":{\"store\":{\"type\":\"store\"}},"
+static const char config_embedded[] = "{\"audit_log\":\"" CONFIG_DEFAULT_AUDIT_LOG "\","
+                                      "\"backends\":{\"store\":{\"type\":\"store\"}},"
                                       "\"roles\":[{\"name\":\"default\",\"allow\":[\"store:*\"]}]}";
 
 static bool config_name_is_valid(const char *s) {
@@ -65,15 +67,33 @@ static int config_get_path(const struct config_ctx *x, const json_t *obj, const 
         return 0;
 }
 
+/* "audit_syslog": true for the system log's socket, a path for another (a collector's own),
+ * false or null for none. */
+static int config_parse_syslog(const struct config_ctx *x, const json_t *root,
+                               struct broker_config *c) {
+        const json_t *v = json_object_get(root, "audit_syslog");
+        if (!v || json_is_false(v) || json_is_null(v))
+                return 0;
+        if (json_is_true(v))
+                return (c->audit_syslog = strdup(CONFIG_DEFAULT_SYSLOG_SOCKET)) ? 0 : -ENOMEM;
+        if (!json_is_string(v))
+                return config_fail(x, "audit_syslog",
+                                   "must be true, false or the path of a syslog socket");
+        return config_get_path(x, root, "audit_syslog", "audit_syslog", &c->audit_syslog);
+}
+
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
-        static const char *const keys[] = {"state_dir", "audit_log",  "defaults",
+        static const char *const keys[] = {"state_dir", "audit_log",  "audit_syslog", "defaults",
                                            "fetcher",   "agent",      "backends",
                                            "roles",     "kubernetes", NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
                 return r;
         r = config_get_path(x, root, "state_dir", "state_dir", &c->state_dir);
+        if (r < 0)
+                return r;
+        r = config_parse_syslog(x, root, c);
         if (r < 0)
                 return r;
         /* null says "no audit log" explicitly; absent says the same. */
@@ -372,6 +392,24 @@ static const char *config_file_problem(const struct stat *st) {
         return NULL;
 }
 
+/* The one line for a refused file: what is wrong, what it is, what is expected (perm.h). */
+static int config_refuse(const char *path, const char *why, const struct stat *st) {
+        char found[64];
+        if (S_ISLNK(st->st_mode) || !S_ISREG(st->st_mode) ||
+            streq_ptr(why, "replaced while being opened"))
+                log_error("config %s: refusing: %s; expected a regular file owned by root, not "
+                          "writable by group or others",
+                          path, why);
+        else {
+                perm_describe(st, found, sizeof found);
+                log_error("config %s: refusing: %s (%s); expected owner root, not writable by "
+                          "group or others (%s %s)",
+                          path, why, found,
+                          st->st_uid != 0 ? "chown root, chmod go-w" : "chmod go-w", path);
+        }
+        return -EPERM;
+}
+
 /* missing_ok: a missing file is -ENOENT, not logged (the default path may be absent). */
 static int config_read_file(const char *path, bool missing_ok, char **ret, size_t *ret_size) {
         struct stat st, fst;
@@ -381,10 +419,8 @@ static int config_read_file(const char *path, bool missing_ok, char **ret, size_
                 return log_error_errno(errno, "config %s: cannot read", path);
         }
         const char *why = config_file_problem(&st);
-        if (why) {
-                log_error("config %s: refusing: %s", path, why);
-                return -EPERM;
-        }
+        if (why)
+                return config_refuse(path, why, &st);
         /* Checked again on the fd: the path may have been swapped between lstat and open.
          * O_NONBLOCK so that a FIFO swapped in cannot make the open hang. */
         _cleanup_close_ int fd =
@@ -396,10 +432,8 @@ static int config_read_file(const char *path, bool missing_ok, char **ret, size_
         why = config_file_problem(&fst);
         if (!why && (fst.st_dev != st.st_dev || fst.st_ino != st.st_ino))
                 why = "replaced while being opened";
-        if (why) {
-                log_error("config %s: refusing: %s", path, why);
-                return -EPERM;
-        }
+        if (why)
+                return config_refuse(path, why, &fst);
         if (fst.st_size > CONFIG_MAX_BYTES) {
                 log_error("config %s: larger than %d bytes", path, CONFIG_MAX_BYTES);
                 return -EINVAL;
@@ -460,6 +494,7 @@ struct broker_config *config_free(struct broker_config *c) {
         free(c->path);
         free(c->state_dir);
         free(c->audit_log);
+        free(c->audit_syslog);
         free(c->default_dir);
         for (size_t i = 0; i < c->n_backends; i++) {
                 struct backend_config *b = &c->backends[i];

@@ -15,6 +15,10 @@
 #define CONFIG_DEFAULT_DIR "/run/secrets"
 #define CONFIG_DEFAULT_STORE_DIR "/var/lib/lockbox/store"
 #define CONFIG_DEFAULT_STORE_KEY "/etc/lockbox/store.key"
+/* The embedded default's audit log (a file names its own, or none). */
+#define CONFIG_DEFAULT_AUDIT_LOG "/var/log/lockbox/audit.log"
+/* "audit_syslog": true: syslog's (and journald's) socket. */
+#define CONFIG_DEFAULT_SYSLOG_SOCKET "/dev/log"
 #define CONFIG_MAX_BYTES (1024 * 1024)
 #define CONFIG_DEFAULT_FETCH_ID 65534 /* "nobody", the kernel's overflow uid and gid */
 #define CONFIG_DEFAULT_AGENT_IDLE_S 60
@@ -33,6 +37,7 @@ struct broker_config {
         char *path; /* NULL for the embedded default */
         char *state_dir;
         char *audit_log; /* NULL: no audit log */
+        char *audit_syslog; /* the socket audit lines are also sent to; NULL: none */
         char *default_dir;
         mode_t default_mode;
         uint64_t tmpfs_size;

@@ -60,6 +60,8 @@ static const struct req_key env_keys[] = {
         /* Set by the shim for the application (DESIGN §7); a container started again from
          * a committed image may carry it. Not a request. */
         {"FDS", false, REQ_IGNORE},
+        /* The shim's own options (lockbox-shim --help), given with docker run -e. */
+        {"SHIM_", true, REQ_IGNORE},
 };
 
 #define ANNOTATION_PREFIX "io.lockbox."
@@ -424,6 +426,25 @@ static int req_globals(struct req_builder *b, const struct broker_config *cfg, s
         return it ? req_containers(it->text, r) : 0;
 }
 
+/* A ref whose BACKEND the configuration does not have is a mistake in the request (a typo,
+ * "stor:db"), not a denial: exit 2, naming the backends there are. */
+static int req_backends(const struct broker_config *cfg, const struct request *r) {
+        for (size_t i = 0; cfg && i < r->n_secrets; i++) {
+                const struct secret_request *sr = &r->secrets[i];
+                if (config_find_backend(cfg, sr->ref.backend))
+                        continue;
+                char names[512] = "";
+                size_t len = 0;
+                for (size_t k = 0; k < cfg->n_backends && len < sizeof names; k++)
+                        len += (size_t)snprintf(names + len, sizeof names - len, "%s%s",
+                                                k ? ", " : "", cfg->backends[k].name);
+                return log_invalid("secret '%s' (%s): unknown backend '%s' (configured: %s)",
+                                   sr->name, sr->ref_text, sr->ref.backend,
+                                   cfg->n_backends ? names : "none");
+        }
+        return 0;
+}
+
 int request_build(const json_t *annotations, char *const *env, size_t n_env,
                   const struct broker_config *cfg, struct request *ret) {
         _cleanup_(req_builder_done) struct req_builder b = {0};
@@ -435,6 +456,8 @@ int request_build(const json_t *annotations, char *const *env, size_t n_env,
                 k = req_secrets(&b, cfg ? cfg->default_mode : 0400, &r);
         if (k >= 0)
                 k = req_globals(&b, cfg, &r);
+        if (k >= 0)
+                k = req_backends(cfg, &r);
         if (k < 0)
                 return k;
 

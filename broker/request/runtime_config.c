@@ -30,8 +30,10 @@ bool runtime_config_wants_secrets(const json_t *config) {
         const json_t *env = json_get_array(json_get_object(config, "process"), "env");
         json_array_foreach(env, i, v) {
                 const char *s = json_string_value(v);
-                /* LOCKBOX_FDS is what the shim tells the application, not a request. */
-                if (s && strncmp(s, "LOCKBOX_", 8) == 0 && strncmp(s, "LOCKBOX_FDS=", 12) != 0)
+                /* LOCKBOX_FDS is what the shim tells the application, LOCKBOX_SHIM_* the
+                 * shim's options: not requests. */
+                if (s && strncmp(s, "LOCKBOX_", 8) == 0 && strncmp(s, "LOCKBOX_FDS=", 12) != 0 &&
+                    strncmp(s, "LOCKBOX_SHIM_", 13) != 0)
                         return true;
         }
         return false;

@@ -244,7 +244,6 @@ static int rotation_fresh(struct rotation *c, const struct tmpfs_file *files, si
                 .pidfd = c->pidfd,
                 .rootfs = "/",
                 .dir = json_get_string(c->state, "dir"),
-                .create_dirs = true,
                 .host_uid = spec.host_uid,
                 .host_gid = spec.host_gid,
                 .generation = c->generation,
@@ -415,8 +414,10 @@ static void rotation_report(const struct rotation *c, FILE *out) {
                 for (size_t i = 0; i < c->n_items && !reason; i++)
                         if (c->items[i].outcome == ROTATE_FAILED)
                                 reason = c->items[i].why;
-                audit_write(c->cfg->audit_log, "rotate", c->id, role, secrets,
-                            reason ? "failed" : "ok", reason);
+                struct audit_record rec = {"rotate", c->id,   json_get_string(c->state, "name"),
+                                           role,     secrets, reason ? "failed" : "ok",
+                                           reason};
+                audit_write(c->cfg, &rec);
         }
         for (size_t i = 0; i < c->n_items; i++) {
                 char line[ROTATE_WHY_MAX + 2 * SECRET_NAME_MAX + 512];

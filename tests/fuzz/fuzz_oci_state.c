@@ -10,9 +10,14 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+/* The backends refs in the corpus name (request_build refuses the others). */
+static struct backend_config fuzz_backends[] = {
+        {.name = "store"}, {.name = "vault"}, {.name = "keywhiz"}};
 static struct broker_config fuzz_cfg = {
         .default_dir = "/run/secrets",
         .default_mode = 0400,
+        .backends = fuzz_backends,
+        .n_backends = 3,
 };
 
 static void fuzz_init(void) {

@@ -77,13 +77,21 @@ docker rm c1 >/dev/null
 # ---- failures ---------------------------------------------------------------------------
 
 rc=0
-run --rm --runtime lockbox -e LOCKBOX_SECRET_db=vault:secret/app/db "$IMG" \
+# The role "restricted" allows store:allowed* only.
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=store:db -e LOCKBOX_ROLE=restricted "$IMG" \
     /bin/lbx-testapp read-fd:3 >"$T/deny.out" 2>"$T/deny.err" || rc=$?
 assert_true "a denied request: docker run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "with lockbox's message" has "$T/deny.err" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "and the application never ran" hasnt "$T/deny.out" "fd.3"
 assert_true "a denied request leaves no state" no_state_left
+# A backend that is not configured is a mistake in the request, not a denial (issue 14).
+rc=0
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=vault:secret/app/db "$IMG" \
+    /bin/lbx-testapp read-fd:3 >"$T/unknown.out" 2>"$T/unknown.err" || rc=$?
+assert_true "an unknown backend: docker run fails ($rc)" [ "$rc" -ne 0 ]
+assert_true "naming the configured backends" has "$T/unknown.err" \
+    "lockbox-broker: secret 'db' (vault:secret/app/db): unknown backend 'vault' (configured: store)"
 
 rc=0
 run --rm --runtime lockbox-broken -e LOCKBOX_SECRET_db=store:db "$IMG" /bin/lbx-testapp fds \
@@ -110,6 +118,85 @@ no_lockbox_hook() { [ -n "$1" ] && ! grep -q lockbox "$1"; }
 assert_true "no request: the bundle's config.json has no lockbox hook" no_lockbox_hook "$bundle_cfg"
 docker rm -f "$cid" >/dev/null
 assert_true "no request: no state" no_state_left
+
+# ---- contrib/Dockerfile.example (issue 14) --------------------------------------------------
+# Built on a base without /run/secrets and run --read-only: the broker makes the mount point.
+# Its ENTRYPOINT is the shim alone, its CMD starts with "--": shim options at docker run time.
+
+make_rootfs "$T/plain"
+tar -C "$T/plain" -c . | docker import - lbx-plain:1 >/dev/null || die "docker import plain"
+mkdir -p "$T/ctx"
+cp "$SHIM" "$LBX_IT_DIR/../../contrib/Dockerfile.example" "$T/ctx/"
+docker build -q --build-arg BASE=lbx-plain:1 -f "$T/ctx/Dockerfile.example" -t lbx-example:1 \
+    "$T/ctx" >"$T/build.log" 2>&1 || die "docker build of Dockerfile.example: $(tail -n 3 "$T/build.log")"
+rc=0
+run --rm --runtime lockbox --read-only -e LOCKBOX_SECRET_db=store:db lbx-example:1 \
+    >"$T/ex1.out" 2>"$T/ex1.err" || rc=$?
+assert_eq "the example image, --read-only, no /run/secrets in it: its CMD prints the size at fd 3" \
+    "0 ${#SECRET} /proc/self/fd/3" "$rc $(tr -s ' ' <"$T/ex1.out" | sed 's/^ //')"
+rc=0
+run --rm --runtime lockbox --read-only -e LOCKBOX_SECRET_db=store:db lbx-example:1 \
+    --fd db=7 --exec -- /bin/lbx-testapp read-fd:7 fds >"$T/ex2.out" 2>"$T/ex2.err" || rc=$?
+assert_eq "shim options at docker run time (IMAGE --fd db=7 --exec -- CMD)" \
+    "0 fd.7=$SECRET fds=0,1,2,7" "$rc $(tr '\n' ' ' <"$T/ex2.out" | sed 's/ $//')"
+rc=0
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=store:db lbx-example:1 /bin/lbx-testapp read-fd:3 \
+    >"$T/ex3.out" 2>"$T/ex3.err" || rc=$?
+assert_eq "a command without options or --" "0 fd.3=$SECRET" "$rc $(cat "$T/ex3.out")"
+
+# The old entrypoint (ENTRYPOINT [shim, --], as IMG has): the options land after "--".
+rc=0
+run --rm --runtime lockbox -e LOCKBOX_SECRET_db=store:db "$IMG" --wait 2 -- /bin/lbx-testapp \
+    read-fd:3 >"$T/old.out" 2>"$T/old.err" || rc=$?
+assert_eq "IMAGE --wait 2 -- CMD behind ENTRYPOINT [shim, --]: exit 125" 125 "$rc"
+assert_eq "one line naming the real cause" \
+    "lockbox-shim: the command is '--wait', an option of lockbox-shim given after '--': options go before '--' (an ENTRYPOINT that ends in \"--\" puts \`docker run IMAGE ARGS\` after it: use ENTRYPOINT [\"lockbox-shim\"] with CMD [\"--\", ...], or set LOCKBOX_SHIM_WAIT in the environment)" \
+    "$(cat "$T/old.err")"
+assert_true "that left no state" no_state_left
+# Without the runtime, the shim says what is missing rather than "use --wait".
+rc=0
+run --rm -e LOCKBOX_SECRET_db=store:db lbx-example:1 >"$T/noruntime.out" 2>"$T/noruntime.err" ||
+    rc=$?
+assert_eq "asked for a secret, started without lockbox's runtime: exit 125" 125 "$rc"
+assert_eq "the line says the runtime is missing" \
+    "lockbox-shim: no secrets at /run/secrets (not mounted): the container asks for secrets (LOCKBOX_SECRET_*) but none were placed: is it running under lockbox's runtime (docker run --runtime lockbox) or hook? For secrets placed later by lockbox-broker inject, give --wait SECONDS (LOCKBOX_SHIM_WAIT)" \
+    "$(cat "$T/noruntime.err")"
+
+# Late injection with the option in the environment, the image's CMD untouched; the container
+# is then found by its short id (docker ps) and by the name inject recorded.
+# (Logged, unlike the others: its output is the size, not the value.)
+docker run --network none -d --name late2 -e LOCKBOX_SHIM_WAIT=20 lbx-example:1 \
+    >/dev/null || die "docker run late2"
+running2() { [ "$(docker inspect -f '{{.State.Running}}' late2 2>/dev/null)" = true ]; }
+rt_wait_for 10 running2 || die "late2 did not start"
+cid=$(docker inspect -f '{{.Id}}' late2)
+rc=0
+broker inject --pid "$(docker inspect -f '{{.State.Pid}}' late2)" --id "$cid" --name late2 \
+    db=store:db >"$T/inject2.out" 2>&1 || { rc=$?; cat "$T/inject2.out"; }
+assert_eq "inject --name late2: exit 0" 0 "$rc"
+docker wait late2 >/dev/null
+assert_eq "LOCKBOX_SHIM_WAIT=20: the shim waited, then the CMD ran" "${#SECRET} /proc/self/fd/3" \
+    "$(docker logs late2 2>&1 | tr -s ' ' | sed 's/^ //')"
+assert_contains "status SHORT-ID (docker ps's 12 characters)" "$(broker status "${cid:0:12}")" \
+    "$cid name=late2 pid="
+assert_eq "revoke NAME" "revoked $cid" "$(broker revoke late2)"
+docker rm late2 >/dev/null
+# Injected after the start into a --read-only container whose image has no /run/secrets: that
+# one truly cannot be created, and the line says what to do.
+run -d --name late3 --read-only -e LOCKBOX_SHIM_WAIT=20 lbx-example:1 >/dev/null ||
+    die "docker run late3"
+running3() { [ "$(docker inspect -f '{{.State.Running}}' late3 2>/dev/null)" = true ]; }
+rt_wait_for 10 running3 || die "late3 did not start"
+cid=$(docker inspect -f '{{.Id}}' late3)
+rc=0
+err=$(broker inject --pid "$(docker inspect -f '{{.State.Pid}}' late3)" --id "$cid" db=store:db \
+    2>&1) || rc=$?
+assert_eq "inject into a read-only rootfs without the directory: exit 1" 1 "$rc"
+assert_eq "one line: cannot be created, and what to do" \
+    "lockbox-broker: container $cid: target /run/secrets: does not exist and cannot be created (read-only file system): add it to the image (RUN mkdir -p /run/secrets) or choose a directory that exists (io.lockbox.dir, inject --dir)" \
+    "$err"
+assert_true "and no state" no_state_left
+docker rm -f late3 >/dev/null
 
 # ---- late injection into a plain docker run ------------------------------------------------
 

@@ -1,5 +1,5 @@
 #!/bin/bash
-# 21-podman.sh — Podman 4.3 with contrib/oci-hooks.d/lockbox.json (DESIGN §9): the request is an
+# 21-podman.sh — Podman 4.3 with contrib/oci-hooks.d/lockbox.json.in (DESIGN §9): the request is an
 # annotation, the hook is matched on it, Podman runs createRuntime through runc and poststop
 # itself.
 #
@@ -14,7 +14,7 @@ rt_require podman podman
 
 PD=$T/podman
 IMG=localhost/lbx-test:1
-CONTRIB=$LBX_IT_DIR/../../contrib/oci-hooks.d/lockbox.json
+CONTRIB=$LBX_IT_DIR/../../contrib/oci-hooks.d/lockbox.json.in
 podman() { timeout 30 /usr/bin/podman "$@"; }
 
 RT_KEEP_VLC=no
@@ -52,7 +52,7 @@ EOF
 export CONTAINERS_CONF="$PD/containers.conf" CONTAINERS_STORAGE_CONF="$PD/storage.conf"
 export TMPDIR="$PD/tmp"
 # The contrib file as installed, pointed at this build and this test's config.
-sed -e "s|\"/usr/local/bin/lockbox-broker\"|\"$BROKER\"|" \
+sed -e "s|\"@BINDIR@/lockbox-broker\"|\"$BROKER\"|" \
     -e "s|\"args\": \\[\"lockbox-broker\", \"hook\"\\]|\"args\": [\"lockbox-broker\", \"--config\", \"$CFG\", \"hook\"]|" \
     "$CONTRIB" >"$PD/hooks/lockbox.json"
 grep -qF "\"$CFG\"" "$PD/hooks/lockbox.json" || die "cannot adapt $CONTRIB"
@@ -86,14 +86,55 @@ assert_true "poststop (run by Podman) forgot the container" rt_wait_for 10 no_st
 assert_true "no tmpfs left on the host" no_host_tmpfs
 podman rm p1 >/dev/null
 
+# ---- a read-only rootfs without /run/secrets (issue 14) --------------------------------------
+
+make_rootfs "$T/plain"
+tar -C "$T/plain" -cf "$T/plain.tar" . || die "cannot tar the plain rootfs"
+podman import --change 'ENTRYPOINT ["/lockbox-shim", "--"]' "$T/plain.tar" localhost/lbx-plain:1 \
+    >"$T/import2.log" 2>&1 || die "podman import failed: $(tail -n 1 "$T/import2.log")"
+# --read-only mounts a tmpfs on /run (--read-only-tmpfs, the default); without it /run/secrets
+# is made in the rootfs itself, before runc makes it read-only.
+for tmpfs in true false; do
+    rc=0
+    run --rm --read-only --read-only-tmpfs=$tmpfs --annotation io.lockbox.secret.db=store:db \
+        localhost/lbx-plain:1 /bin/sh -c \
+        'if mkdir /probe 2>/dev/null; then echo rootfs=rw; else echo rootfs=ro; fi;
+         exec /bin/lbx-testapp read-fd:3 mounted:/run/secrets' \
+        >"$T/ro-$tmpfs.out" 2>"$T/ro-$tmpfs.err" || rc=$?
+    assert_true "podman run --read-only --read-only-tmpfs=$tmpfs, no /run/secrets in the image: exit 0 ($rc: $(tail -n 1 "$T/ro-$tmpfs.err"))" [ "$rc" -eq 0 ]
+    assert_true "  its rootfs is read-only" has "$T/ro-$tmpfs.out" "rootfs=ro"
+    assert_true "  the application reads the secret at fd 3" has "$T/ro-$tmpfs.out" "fd.3=$SECRET"
+    assert_true "  the tmpfs is unmounted before it starts" has "$T/ro-$tmpfs.out" \
+        "mounted./run/secrets=no"
+done
+assert_true "no state left" rt_wait_for 10 no_state_left
+
+# ---- the container's name (issue 14): Podman records it only in its conmon's -n ------------
+
+run -d --name lbx-named --annotation io.lockbox.secret.db=store:db --entrypoint /bin/lbx-testapp \
+    "$IMG" sleep:30 >"$T/named.id" 2>"$T/named.err" || die "podman run -d: $(cat "$T/named.err")"
+cid=$(cat "$T/named.id")
+has_record() { [ -e "$STATE/containers/$cid.json" ]; }
+rt_wait_for 10 has_record || die "no record for $cid"
+assert_eq "the record holds Podman's name" lbx-named \
+    "$(broker status --json "$cid" | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+assert_contains "status NAME" "$(broker status lbx-named)" "$cid name=lbx-named pid="
+assert_contains "status SHORT-ID (podman ps's 12 characters)" "$(broker status "${cid:0:12}")" \
+    "$cid name=lbx-named pid="
+assert_contains "the table shows the name" "$(broker status)" "${cid:0:12}  lbx-named "
+assert_eq "rotate NAME" "$cid db: unchanged" "$(broker rotate lbx-named 2>&1)"
+assert_eq "revoke NAME" "revoked $cid" "$(broker revoke lbx-named 2>&1)"
+podman rm -f -t 0 lbx-named >/dev/null 2>&1
+
 # ---- failures ---------------------------------------------------------------------------
 
 rc=0
-run --rm --annotation io.lockbox.secret.db=vault:secret/app/db "$IMG" /bin/lbx-testapp read-fd:3 \
-    >"$T/deny.out" 2>"$T/deny.err" || rc=$?
+# The role "restricted" allows store:allowed* only.
+run --rm --annotation io.lockbox.secret.db=store:db --annotation io.lockbox.role=restricted \
+    "$IMG" /bin/lbx-testapp read-fd:3 >"$T/deny.out" 2>"$T/deny.err" || rc=$?
 assert_true "a denied request: podman run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "with lockbox's message" has "$T/deny.err" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "and the application never ran" hasnt "$T/deny.out" "fd.3"
 assert_true "a denied request leaves no state" rt_wait_for 10 no_state_left
 

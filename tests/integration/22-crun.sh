@@ -51,7 +51,9 @@ if request == "annotation":
 elif request == "env":
     c["process"]["env"].append("LOCKBOX_SECRET_db=store:db")
 elif request == "denied":
-    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "vault:secret/app/db"
+    # The role "restricted" allows store:allowed* only.
+    c.setdefault("annotations", {})["io.lockbox.secret.db"] = "store:db"
+    c["annotations"]["io.lockbox.role"] = "restricted"
 # crun discards what hooks print unless told where to write it.
 c.setdefault("annotations", {})["run.oci.hooks.stderr"] = path + ".hook-stderr"
 if hooks == "yes":
@@ -84,8 +86,25 @@ hybrid crun --root "$CR" run --bundle "$T/b2" c2 >"$T/c2.out" 2>"$T/c2.err" || r
 assert_true "a denied request: crun run fails ($rc)" [ "$rc" -ne 0 ]
 assert_true "the application never ran" hasnt "$T/c2.out" "fd.3"
 assert_true "lockbox's message, where run.oci.hooks.stderr says" has "$T/b2/config.json.hook-stderr" \
-    "lockbox-broker: secret 'db' (vault:secret/app/db): denied by role 'default'"
+    "lockbox-broker: secret 'db' (store:db): denied by role 'restricted'"
 assert_true "a denied request leaves no state" no_state_left
+
+# ---- a read-only rootfs without /run/secrets (issue 14): crun, too, makes it read-only only
+# after the createRuntime hooks, so the broker creates the mount point.
+bundle "$T/b-ro" yes annotation /bin/sh -c \
+    'if mkdir /probe 2>/dev/null; then echo rootfs=rw; else echo rootfs=ro; fi;
+     exec /bin/lbx-testapp read-fd:3 mounted:/run/secrets' || die "cannot make a bundle"
+rmdir "$T/b-ro/rootfs/run/secrets"
+"$PY" -c 'import json, sys
+c = json.load(open(sys.argv[1])); c["root"]["readonly"] = True; json.dump(c, open(sys.argv[1], "w"))' \
+    "$T/b-ro/config.json"
+rc=0
+hybrid crun --root "$CR" run --bundle "$T/b-ro" c-ro >"$T/c-ro.out" 2>"$T/c-ro.err" || rc=$?
+assert_true "crun, readonly, no /run/secrets in the image: exit 0 ($rc)" [ "$rc" -eq 0 ]
+assert_true "its rootfs is read-only" has "$T/c-ro.out" "rootfs=ro"
+assert_true "the application reads the secret at fd 3" has "$T/c-ro.out" "fd.3=$SECRET"
+assert_true "the tmpfs is unmounted before it starts" has "$T/c-ro.out" "mounted./run/secrets=no"
+assert_true "poststop forgot the container" no_state_left
 
 # ---- lockbox-runtime in front of crun ------------------------------------------------------
 

@@ -32,7 +32,7 @@ rotate_rc '../c1'
 assert_eq "an invalid container id: exit 2" 2 "$RC"
 rotate_rc --help
 assert_eq "--help: exit 0" 0 "$RC"
-assert_contains "--help shows the usage" "$OUT" "rotate (--all | ID...)"
+assert_contains "--help shows the usage" "$OUT" "rotate (--all | CONTAINER...)"
 
 rotate_rc --all
 assert_eq "--all with no container: exit 0" 0 "$RC"

@@ -108,7 +108,9 @@ END_TEST
 static void assert_embedded_default(const struct broker_config *c) {
         ck_assert_ptr_null(c->path);
         ck_assert_str_eq(c->state_dir, "/run/lockbox");
-        ck_assert_ptr_null(c->audit_log);
+        /* Issue 14: the embedded default keeps an audit log, at the documented place. */
+        ck_assert_str_eq(c->audit_log, "/var/log/lockbox/audit.log");
+        ck_assert_ptr_null(c->audit_syslog);
         ck_assert_str_eq(c->default_dir, "/run/secrets");
         ck_assert_uint_eq(c->default_mode, 0400);
         ck_assert_uint_eq(c->tmpfs_size, 1024 * 1024);
@@ -160,6 +162,19 @@ START_TEST(test_absent_sections) {
         c = NULL;
         ck_assert_int_eq(parse("{\"audit_log\": null, \"backends\": {}, \"roles\": []}", &c), 0);
         ck_assert_ptr_null(c->audit_log);
+        ck_assert_ptr_null(c->audit_syslog);
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": true}", &c), 0);
+        ck_assert_str_eq(c->audit_syslog, "/dev/log");
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": \"/run/collector.sock\"}", &c), 0);
+        ck_assert_str_eq(c->audit_syslog, "/run/collector.sock");
+        config_free(c);
+        c = NULL;
+        ck_assert_int_eq(parse("{\"audit_syslog\": false, \"backends\": {}}", &c), 0);
+        ck_assert_ptr_null(c->audit_syslog);
         ck_assert_uint_eq(c->n_backends, 0);
         config_free(c);
         c = NULL;
@@ -279,6 +294,8 @@ static const struct rejection rejections[] = {
         {"{\"state_dir\": \"run\"}", "state_dir: must be an absolute path"},
         {"{\"state_dir\": 1}", "state_dir: must be an absolute path"},
         {"{\"audit_log\": \"/var/log/..\"}", "audit_log: must be an absolute path"},
+        {"{\"audit_syslog\": \"dev/log\"}", "audit_syslog: must be an absolute path"},
+        {"{\"audit_syslog\": 1}", "audit_syslog: must be true, false or the path of a syslog"},
         {"{\"backends\": []}", "backends: must be an object"},
         {"{\"backends\": {\"v\": []}}", "backends.v: must be an object"},
         {"{\"backends\": {\"v\": {}}}", "backends.v: \"type\" missing"},
@@ -474,12 +491,16 @@ static void write_config(const char *name, const char *json, mode_t mode, char *
         close(fd);
 }
 
+/* why may say PATH, for the path. */
 static int load_refused(const char *path, const char *why) {
         struct broker_config *c = NULL;
         int r = config_load(path, NULL, &c);
         ck_assert_ptr_null(c);
-        char want[256];
-        snprintf(want, sizeof want, "unit: config %s: refusing: %s\n", path, why);
+        char want[512], tail[384] = "";
+        const char *p = strstr(why, "PATH");
+        if (p)
+                snprintf(tail, sizeof tail, "%.*s%s%s", (int)(p - why), why, path, p + 4);
+        snprintf(want, sizeof want, "unit: config %s: refusing: %s\n", path, p ? tail : why);
         ck_assert_str_eq(logged(), want);
         return r;
 }
@@ -500,21 +521,37 @@ END_TEST
 
 START_TEST(test_file_unsafe) {
         char path[128], link[160];
+        /* Each refusal names the path, what it found and what is expected (issue 14). */
         write_config("broker.json", design_example, 0664, path);
-        ck_assert_int_eq(load_refused(path, "writable by group or others"), -EPERM);
+        ck_assert_int_eq(load_refused(path, "writable by group or others (mode 0664, owner root); "
+                                            "expected owner root, not writable by group or others "
+                                            "(chmod go-w PATH)"),
+                         -EPERM);
         ck_assert_int_eq(chmod(path, 0646), 0);
-        ck_assert_int_eq(load_refused(path, "writable by group or others"), -EPERM);
+        ck_assert_int_eq(load_refused(path, "writable by group or others (mode 0646, owner root); "
+                                            "expected owner root, not writable by group or others "
+                                            "(chmod go-w PATH)"),
+                         -EPERM);
         ck_assert_int_eq(chmod(path, 0600), 0);
         ck_assert_int_eq(chown(path, 1000, 0), 0);
-        ck_assert_int_eq(load_refused(path, "not owned by root"), -EPERM);
+        ck_assert_int_eq(load_refused(path, "not owned by root (mode 0600, owner uid 1000); "
+                                            "expected owner root, not writable by group or others "
+                                            "(chown root, chmod go-w PATH)"),
+                         -EPERM);
         ck_assert_int_eq(chown(path, 0, 0), 0);
         snprintf(link, sizeof link, "%s/link.json", tmpdir);
         ck_assert_int_eq(symlink(path, link), 0);
-        ck_assert_int_eq(load_refused(link, "is a symbolic link"), -EPERM);
-        ck_assert_int_eq(load_refused(tmpdir, "not a regular file"), -EPERM);
+        ck_assert_int_eq(load_refused(link, "is a symbolic link; expected a regular file owned by "
+                                            "root, not writable by group or others"),
+                         -EPERM);
+        ck_assert_int_eq(load_refused(tmpdir, "not a regular file; expected a regular file owned "
+                                              "by root, not writable by group or others"),
+                         -EPERM);
         snprintf(link, sizeof link, "%s/fifo", tmpdir);
         ck_assert_int_eq(mkfifo(link, 0600), 0);
-        ck_assert_int_eq(load_refused(link, "not a regular file"), -EPERM);
+        ck_assert_int_eq(load_refused(link, "not a regular file; expected a regular file owned by "
+                                            "root, not writable by group or others"),
+                         -EPERM);
 }
 END_TEST
 

@@ -204,8 +204,11 @@ END_TEST
 
 /* io.lockbox.containers: container names, checked; no LOCKBOX_ form. */
 START_TEST(test_request_containers) {
+        static struct backend_config store = {.name = "store", .type = "store"};
         static const struct broker_config cfg = {.default_dir = "/run/secrets",
-                                                 .default_mode = 0400};
+                                                 .default_mode = 0400,
+                                                 .backends = &store,
+                                                 .n_backends = 1};
         struct request r;
         json_t *a = json_pack("{s:s, s:s}", "io.lockbox.secret.db", "store:db",
                               "io.lockbox.containers", "app,web-2");

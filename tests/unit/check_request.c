@@ -21,9 +21,13 @@ static json_t *ann(const char *text) {
         return j;
 }
 
+static struct backend_config test_backends[] = {
+        {.name = "store"}, {.name = "vault"}, {.name = "keywhiz"}};
 static const struct broker_config test_cfg = {
         .default_dir = "/run/secrets",
         .default_mode = 0400,
+        .backends = test_backends,
+        .n_backends = 3,
 };
 
 /* request_build from an annotation object (JSON text, or NULL) and an env list. */
@@ -268,12 +272,39 @@ START_TEST(test_request_none) {
         ck_assert_int_eq(BUILD_ENV(&r, "HOME=/", "LOCKBOX_FDS=a=3"), 0);
         ck_assert_uint_eq(r.n_secrets, 0);
         request_done(&r);
+        /* The shim's options (issue 14) are not the broker's request, and not an error. */
+        ck_assert_int_eq(BUILD_ENV(&r, "LOCKBOX_SHIM_WAIT=30", "LOCKBOX_SHIM_OPTIONAL=1",
+                                   "LOCKBOX_SECRET_db=store:db"),
+                         0);
+        ck_assert_uint_eq(r.n_secrets, 1);
+        request_done(&r);
+}
+END_TEST
+
+/* Issue 14: a ref naming no configured backend is a mistake in the request (exit 2), not a
+ * denial, and the line says which backends there are. */
+START_TEST(test_request_unknown_backend) {
+        struct request r;
+        capture_log();
+        ck_assert_int_eq(build("{\"io.lockbox.secret.db\":\"stor:db\"}", NULL, 0, &r), -EINVAL);
+        ck_assert_str_eq(captured_log(), "unit: secret 'db' (stor:db): unknown backend 'stor' "
+                                         "(configured: store, vault, keywhiz)\n");
+        struct broker_config none = {.default_dir = "/run/secrets"};
+        json_t *a = ann("{\"io.lockbox.secret.db\":\"store:db\"}");
+        capture_log();
+        ck_assert_int_eq(request_build(a, NULL, 0, &none, &r), -EINVAL);
+        ck_assert_str_eq(captured_log(), "unit: secret 'db' (store:db): unknown backend 'store' "
+                                         "(configured: none)\n");
+        json_decref(a);
 }
 END_TEST
 
 START_TEST(test_request_config_defaults) {
         struct request r;
-        struct broker_config cfg = {.default_dir = "/var/run/creds", .default_mode = 0440};
+        struct broker_config cfg = {.default_dir = "/var/run/creds",
+                                    .default_mode = 0440,
+                                    .backends = test_backends,
+                                    .n_backends = 1};
         json_t *a = ann("{\"io.lockbox.secret.x\":\"store:x\"}");
         ck_assert_int_eq(request_build(a, NULL, 0, &cfg, &r), 0);
         ck_assert_str_eq(r.dir, "/var/run/creds");
@@ -370,6 +401,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_request_dir_too_long);
         tcase_add_test(tc, test_request_unknown_secret);
         tcase_add_test(tc, test_request_none);
+        tcase_add_test(tc, test_request_unknown_backend);
         tcase_add_test(tc, test_request_config_defaults);
         tcase_add_test(tc, test_request_sorted);
         tcase_add_test(tc, test_request_max_secrets);

@@ -262,6 +262,7 @@ START_TEST(test_wants_secrets) {
                 {"{\"process\":{\"env\":[\"LOCKBOX_SECRET_db=store:db\"]}}", true},
                 {"{\"process\":{\"env\":[\"LOCKBOX_DIR=/s\"]}}", true},
                 {"{\"process\":{\"env\":[\"LOCKBOX_FDS=db=3\",\"X=LOCKBOX_SECRET_a\"]}}", false},
+                {"{\"process\":{\"env\":[\"LOCKBOX_SHIM_WAIT=30\"]}}", false},
                 {"{\"process\":{\"env\":\"LOCKBOX_SECRET_a=b\"}}", false},
                 {"{\"process\":{\"env\":[1,null]}}", false},
                 {"{\"annotations\":[\"io.lockbox.secret.db\"]}", false},

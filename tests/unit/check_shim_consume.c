@@ -391,8 +391,15 @@ START_TEST(test_nothing_mounted) {
         struct consume_params p = {.dir = "/nonexistent/lbx", .require_mount = true};
         capture_log();
         ck_assert_int_lt(consume_secrets(&p, &set), 0);
-        ck_assert_str_eq(captured_log(), "unit: no secrets at /nonexistent/lbx (not mounted); use "
+        ck_assert_str_eq(captured_log(), "unit: no secrets at /nonexistent/lbx (not mounted): use "
                                          "--optional or --wait\n");
+        /* The hint the shim gives names the likely cause (issue 14). */
+        p.none_hint = "the broker placed none";
+        capture_log();
+        ck_assert_int_lt(consume_secrets(&p, &set), 0);
+        ck_assert_str_eq(captured_log(), "unit: no secrets at /nonexistent/lbx (not mounted): the "
+                                         "broker placed none\n");
+        p.none_hint = NULL;
         p.optional = true;
         capture_log();
         ck_assert_int_eq(consume_secrets(&p, &set), 0);

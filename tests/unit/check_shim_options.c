@@ -100,10 +100,113 @@ START_TEST(test_command_options_untouched) {
         ck_assert_str_eq(o.command[1], "--fd");
         shim_options_done(&o);
 
-        ck_assert_int_eq(PARSE(&o, "--", "--help"), 0);
-        ck_assert(!o.help);
-        ck_assert_str_eq(o.command[0], "--help");
+        ck_assert_int_eq(PARSE(&o, "--", "-x", "--wait"), 0);
+        ck_assert_str_eq(o.command[0], "-x");
         shim_options_done(&o);
+}
+END_TEST
+
+/* Issue 14: `docker run IMAGE --wait 2 -- app` with ENTRYPOINT ["lockbox-shim", "--"] gives
+ * "-- --wait 2 -- app": the line names the real cause, not "use --wait". */
+START_TEST(test_option_after_dashdash) {
+        ASSERT_USAGE_ERROR("the command is '--wait', an option of lockbox-shim given after '--': "
+                           "options go before '--' (an ENTRYPOINT that ends in \"--\" puts `docker "
+                           "run IMAGE ARGS` after it: use ENTRYPOINT [\"lockbox-shim\"] with CMD "
+                           "[\"--\", ...], or set LOCKBOX_SHIM_WAIT in the environment)\n",
+                           "--", "--wait", "2", "--", "app");
+        ASSERT_USAGE_ERROR("the command is '--optional',", "--", "--optional", "app");
+        ASSERT_USAGE_ERROR("the command is '--fd',", "--", "--fd=db=5", "app");
+        ASSERT_USAGE_ERROR("the command is '--help',", "--", "--help");
+        ASSERT_USAGE_ERROR("the command is '-v',", "--", "-v", "app");
+}
+END_TEST
+
+static void clear_shim_env(void) {
+        extern char **environ;
+        for (bool again = true; again;) {
+                again = false;
+                for (char **e = environ; e && *e; e++)
+                        if (strncmp(*e, "LOCKBOX_SHIM_", 13) == 0) {
+                                char name[64];
+                                snprintf(name, sizeof name, "%.*s", (int)strcspn(*e, "="), *e);
+                                unsetenv(name);
+                                again = true;
+                                break;
+                        }
+        }
+}
+
+/* LOCKBOX_SHIM_*: options given at docker run time, the command line winning. */
+START_TEST(test_env_options) {
+        struct shim_options o;
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_WAIT", "2.5", 1);
+        setenv("LOCKBOX_SHIM_OPTIONAL", "1", 1);
+        setenv("LOCKBOX_SHIM_DIR", "/run/s", 1);
+        setenv("LOCKBOX_SHIM_FD", "db=5,api=6", 1);
+        setenv("LOCKBOX_SHIM_ON_ROTATE", "signal:HUP", 1);
+        setenv("LOCKBOX_SHIM_VERBOSE", "2", 1);
+        ck_assert_int_eq(PARSE(&o, "--", "app"), 0);
+        ck_assert(o.wait && o.wait_ms == 2500 && o.optional && !o.exec);
+        ck_assert_str_eq(o.dir, "/run/s");
+        ck_assert_int_eq(o.n_fds, 2);
+        ck_assert_str_eq(o.fds[1].name, "api");
+        ck_assert_int_eq(o.fds[1].fd, 6);
+        ck_assert_int_eq(o.on_rotate, SHIM_ROTATE_SIGNAL);
+        ck_assert_int_eq(o.verbosity, 2);
+        shim_options_done(&o);
+        /* the command line wins, option by option */
+        ck_assert_int_eq(PARSE(&o, "--wait", "7", "--fd", "x=9", "--dir", "/d", "app"), 0);
+        ck_assert_int_eq(o.wait_ms, 7000);
+        ck_assert_str_eq(o.dir, "/d");
+        ck_assert_int_eq(o.n_fds, 1);
+        ck_assert_str_eq(o.fds[0].name, "x");
+        ck_assert(o.optional);
+        shim_options_done(&o);
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_OPTIONAL", "0", 1);
+        setenv("LOCKBOX_SHIM_EXEC", "yes", 1);
+        ck_assert_int_eq(PARSE(&o, "app"), 0);
+        ck_assert(!o.optional && o.exec);
+        shim_options_done(&o);
+        clear_shim_env();
+}
+END_TEST
+
+START_TEST(test_env_errors) {
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_WAIT", "soon", 1);
+        ASSERT_USAGE_ERROR("unit: LOCKBOX_SHIM_WAIT=soon: expected seconds (0 to 86400, e.g. 30 or "
+                           "0.5)\n",
+                           "--", "app");
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_WIAT", "3", 1);
+        ASSERT_USAGE_ERROR("unit: LOCKBOX_SHIM_WIAT: unknown variable (see lockbox-shim --help)\n",
+                           "--", "app");
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_OPTIONAL", "maybe", 1);
+        ASSERT_USAGE_ERROR("LOCKBOX_SHIM_OPTIONAL=maybe: expected 1 or 0", "--", "app");
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_FD", "db=5,db=6", 1);
+        ASSERT_USAGE_ERROR("LOCKBOX_SHIM_FD=db=6: secret 'db' already placed at fd 5", "--", "app");
+        clear_shim_env();
+        setenv("LOCKBOX_SHIM_ON_ROTATE", "exit", 1);
+        ASSERT_USAGE_ERROR("drop --exec", "--exec", "app");
+        clear_shim_env();
+        /* and the command line's own spelling is kept */
+        ASSERT_USAGE_ERROR("unit: --wait soon: expected seconds", "--wait", "soon", "app");
+}
+END_TEST
+
+START_TEST(test_none_hint) {
+        char *asks[] = {"PATH=/bin", "LOCKBOX_SECRET_db=store:db", NULL};
+        char *plain[] = {"PATH=/bin", NULL};
+        ck_assert_ptr_nonnull(strstr(shim_options_none_hint(asks),
+                                     "the container asks for secrets (LOCKBOX_SECRET_*) but none "
+                                     "were placed: is it running under lockbox's runtime"));
+        ck_assert_ptr_nonnull(strstr(shim_options_none_hint(plain),
+                                     "the broker placed none: the container was started without "
+                                     "lockbox's hook or asked for no secret"));
 }
 END_TEST
 
@@ -177,6 +280,10 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_wait_values);
         tcase_add_test(tc, test_fd_errors);
         tcase_add_test(tc, test_other_errors);
+        tcase_add_test(tc, test_option_after_dashdash);
+        tcase_add_test(tc, test_env_options);
+        tcase_add_test(tc, test_env_errors);
+        tcase_add_test(tc, test_none_hint);
         suite_add_tcase(s, tc);
         return s;
 }

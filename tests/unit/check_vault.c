@@ -233,20 +233,47 @@ START_TEST(test_cache_preopen) {
         ck_assert_uint_eq(st.st_uid, 4242);
         close(fd);
 
-        /* Group- or world-accessible: refused, and every later open says so. */
+        /* Group- or world-writable: refused, and every later open says so. */
         snprintf(state, sizeof state, "%s/state2", tmpdir);
-        ck_assert_int_eq(mkdir(state, 0755), 0);
+        ck_assert_int_eq(mkdir(state, 0775), 0);
+        ck_assert_int_eq(chmod(state, 0775), 0);
         ck_assert_int_eq(token_cache_preopen(state, 4242, 4243), -EPERM);
         ck_assert_int_eq(token_cache_open(state, &fd), -EPERM);
 }
 END_TEST
 
+/* Issue 14: a state directory made 0755 by hand is lockbox's own and nobody else could write to
+ * it: made 0700, and said so. Writable by others (anything could have been planted): refused,
+ * in a line that names it, its mode and what is expected. */
 START_TEST(test_cache_dir_not_private) {
-        char state[96];
+        char state[96], tokens[128], want[512];
+        struct stat st;
         int dirfd = -1;
         snprintf(state, sizeof state, "%s/state", tmpdir);
+        snprintf(tokens, sizeof tokens, "%s/tokens", state);
         ck_assert_int_eq(mkdir(state, 0755), 0);
+        ck_assert_int_eq(chmod(state, 0755), 0);
+        capture_log();
+        log_set_level(LOG_LEVEL_WARNING);
+        ck_assert_int_eq(token_cache_open(state, &dirfd), 0);
+        close(dirfd);
+        ck_assert_int_eq(stat(state, &st), 0);
+        ck_assert_uint_eq(st.st_mode & 07777, 0700);
+        snprintf(want, sizeof want,
+                 "unit: token cache %s: was mode 0755, now 0700 (fixed: lockbox's own directory, "
+                 "no access for group or others)\n",
+                 state);
+        ck_assert_str_eq(captured_log(), want);
+
+        ck_assert_int_eq(chmod(tokens, 0757), 0);
+        capture_log();
         ck_assert_int_eq(token_cache_open(state, &dirfd), -EPERM);
+        snprintf(want, sizeof want,
+                 "unit: token cache %s: refusing: mode 0757, owner root; expected owner root, no "
+                 "access for group or others (chmod go-rwx %s)\n",
+                 tokens, tokens);
+        ck_assert_str_eq(captured_log(), want);
+        log_set_level(LOG_LEVEL_ERROR);
 }
 END_TEST
 
