@@ -388,9 +388,13 @@ install: $(PROGS) man
 	$(SUBST) contrib/systemd/lockbox-rotate.service.in \
 		>$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-rotate.service
 	install -m 0644 contrib/systemd/lockbox-rotate.timer $(DESTDIR)$(SYSTEMDUNITDIR)/
+	$(SUBST) contrib/systemd/lockbox-agent.service.in \
+		>$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-agent.service
+	install -m 0644 contrib/systemd/lockbox-agent.socket $(DESTDIR)$(SYSTEMDUNITDIR)/
 	$(SUBST) contrib/apparmor/lockbox-broker.in >$(DESTDIR)$(APPARMORDIR)/$(APPARMOR_NAME)
 	chmod 0644 $(DESTDIR)$(DATADIR)/lockbox/docker-daemon.json $(DESTDIR)$(HOOKSDIR)/lockbox.json \
-		$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-rotate.service $(DESTDIR)$(APPARMORDIR)/$(APPARMOR_NAME)
+		$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-rotate.service \
+		$(DESTDIR)$(SYSTEMDUNITDIR)/lockbox-agent.service $(DESTDIR)$(APPARMORDIR)/$(APPARMOR_NAME)
 
 # The Debian package from this tree (debian/), binary only, unsigned; DEB_BUILD_OPTIONS=nocheck
 # skips its tests. tests/integration/39-deb.sh builds it in a copy of the tree.

@@ -79,6 +79,7 @@ for f in /usr/bin/lockbox-broker /usr/bin/lockbox-shim /usr/bin/lockbox-runtime 
     /usr/share/man/man8/lockbox-broker.8.gz /usr/share/man/man8/lockbox-runtime.8.gz \
     /usr/share/man/man1/lockbox-shim.1.gz /usr/share/man/man5/lockbox-broker.json.5.gz \
     /lib/systemd/system/lockbox-rotate.service /lib/systemd/system/lockbox-rotate.timer \
+    /lib/systemd/system/lockbox-agent.service /lib/systemd/system/lockbox-agent.socket \
     /usr/share/containers/oci/hooks.d/lockbox.json /etc/apparmor.d/usr.bin.lockbox-broker \
     /usr/share/lockbox/docker-daemon.json /usr/share/doc/lockbox/copyright; do
     assert_true "installed: $f" test -e "$R$f"
@@ -97,8 +98,8 @@ assert_eq "the man pages render without a warning" "" \
         LC_ALL=C.UTF-8 MANWIDTH=80 man --warnings -E UTF-8 -l -Tutf8 -Z "$m" 2>&1 >/dev/null
     done)"
 assert_true "the installed broker runs (--help)" "$R/usr/bin/lockbox-broker" --help
-assert_eq "the timer is installed, not enabled" "" \
-    "$(find "$R/etc/systemd" -name 'lockbox-rotate.timer' 2>/dev/null)"
+assert_eq "the timer and the agent's socket are installed, not enabled" "" \
+    "$(find "$R/etc/systemd" -name 'lockbox-rotate.timer' -o -name 'lockbox-agent.socket' 2>/dev/null)"
 
 out=$(cd "$T/src" && lintian --fail-on error,warning --suppress-tags-from-file /dev/null \
     lockbox_*_*.changes 2>&1) && rc=0 || rc=$?

@@ -38,7 +38,8 @@ check_prefix() {
         "$p/share/man/man8/lockbox-broker.8" "$p/share/man/man8/lockbox-runtime.8" \
         "$p/share/man/man1/lockbox-shim.1" "$p/share/man/man5/lockbox-broker.json.5" \
         "$p/share/lockbox/docker-daemon.json" "$hooks/lockbox.json" \
-        "$units/lockbox-rotate.service" "$units/lockbox-rotate.timer" "/etc/apparmor.d/$aa"; do
+        "$units/lockbox-rotate.service" "$units/lockbox-rotate.timer" \
+        "$units/lockbox-agent.service" "$units/lockbox-agent.socket" "/etc/apparmor.d/$aa"; do
         assert_true "PREFIX=$p: $f is installed" test -e "$d$f"
     done
     assert_eq "PREFIX=$p: every installed file names only $p" "" "$(foreign_paths "$d" "$p")"
@@ -53,6 +54,9 @@ check_prefix() {
     assert_eq "PREFIX=$p: the unit runs $p/bin/lockbox-broker" \
         "ExecStart=$p/bin/lockbox-broker rotate --all" \
         "$(grep '^ExecStart=' "$d$units/lockbox-rotate.service")"
+    assert_eq "PREFIX=$p: the agent's unit runs $p/bin/lockbox-broker" \
+        "ExecStart=$p/bin/lockbox-broker agent" \
+        "$(grep '^ExecStart=' "$d$units/lockbox-agent.service")"
     assert_contains "PREFIX=$p: the AppArmor profile attaches to $p/bin" \
         "$(cat "$d/etc/apparmor.d/$aa")" "profile lockbox-broker $p/bin/lockbox-{broker,runtime} "
     if command -v apparmor_parser >/dev/null 2>&1; then
