@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "perm.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -44,6 +45,21 @@ static void forbidden_text(mode_t forbidden, const char **ret_text, const char *
         }
 }
 
+/* The refusal's line, once a process: a command that reaches the same directory from several
+ * places (the sweep, the lock, the record) says it once, not once each. */
+static void perm_log_once(const char *what, const char *path, const char *found,
+                          const char *want_owner, const char *text, const char *bits,
+                          const char *fix) {
+        static char last[PATH_MAX + 64];
+        char key[sizeof last];
+        snprintf(key, sizeof key, "%s %s", what, path);
+        if (strcmp(key, last) == 0)
+                return;
+        memcpy(last, key, sizeof last);
+        log_error("%s %s: refusing: %s; expected owner %s, %s%s%s (%s %s)", what, path, found,
+                  want_owner, text, bits[0] ? " " : "", bits, fix, path);
+}
+
 int perm_refuse(const char *what, const char *path, const struct stat *st, uid_t uid,
                 mode_t forbidden) {
         char found[64], want_owner[32], bits[16] = "", fix[96] = "";
@@ -57,8 +73,7 @@ int perm_refuse(const char *what, const char *path, const struct stat *st, uid_t
         if ((st->st_mode & forbidden) && chmod_arg)
                 snprintf(fix + strlen(fix), sizeof fix - strlen(fix), "%schmod %s",
                          fix[0] ? ", " : "", chmod_arg);
-        log_error("%s %s: refusing: %s; expected owner %s, %s%s%s (%s %s)", what, path, found,
-                  want_owner, text, bits[0] ? " " : "", bits, fix, path);
+        perm_log_once(what, path, found, want_owner, text, bits, fix);
         return -EPERM;
 }
 

@@ -47,7 +47,7 @@ static void pod_describe(const char *id, const struct pod_identity *pod, char *b
  * whole life, which a pod's other containers (a sidecar, an init container) must never do. */
 static int hook_pod_decide(const struct broker_config *cfg, const struct oci_state *st,
                            const struct oci_config *oc, const struct request *req,
-                           const struct pod_identity *pod) {
+                           const struct pod_identity *pod, const char *name) {
         char what[512];
         pod_describe(st->id, pod, what, sizeof what);
         switch (pod_decide(pod, req->containers, req->n_containers, pod_runs_shim(oc->args0))) {
@@ -63,7 +63,7 @@ static int hook_pod_decide(const struct broker_config *cfg, const struct oci_sta
                 audit_write(cfg, &(struct audit_record){
                                          .event = "skip",
                                          .container = st->id,
-                                         .name = pod->container,
+                                         .name = name,
                                          .role = req->role,
                                          .result = "skipped",
                                          .reason = "its command is not lockbox-shim: a pod's "
@@ -78,7 +78,7 @@ static int hook_pod_decide(const struct broker_config *cfg, const struct oci_sta
                 audit_write(cfg, &(struct audit_record){
                                          .event = "deny",
                                          .container = st->id,
-                                         .name = pod->container,
+                                         .name = name,
                                          .role = req->role,
                                          .result = "denied",
                                          .reason = "named in io.lockbox.containers but does not "
@@ -125,14 +125,14 @@ static int hook_place(const struct broker_ctx *ctx, const struct oci_state *st) 
         struct pod_identity pod;
         if (pod_identify(ann, cfg->pod_runtime, &pod) < 0)
                 return EXIT_USAGE;
-        status = hook_pod_decide(cfg, st, &oc, &req, &pod);
+        _cleanup_free_ char *name = container_name_find(ann, st->id);
+        status = hook_pod_decide(cfg, st, &oc, &req, &pod, name);
         if (status >= 0)
                 return status;
         req.pod = &pod;
         if (hook_pod_token(&oc, &pod) != 0)
                 return EXIT_FAILED;
 
-        _cleanup_free_ char *name = container_name_find(ann, st->id);
         struct placement p = {
                 .container_id = st->id,
                 .name = name,

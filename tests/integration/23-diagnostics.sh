@@ -92,7 +92,7 @@ chmod 0777 "$STORE"
 rc=0
 err=$(broker store ls 2>&1) || rc=$?
 assert_eq "store ls with the store directory 0777" \
-    "1 lockbox-broker: store $STORE: refusing: mode 0777, owner root; expected owner root, not writable by group or others (chmod go-w $STORE)" \
+    "1 lockbox-broker: store $STORE: refusing: mode 0777, owner root; expected owner root, no access for group or others (chmod go-rwx $STORE)" \
     "$rc $err"
 chmod 0700 "$STORE"
 
@@ -125,7 +125,7 @@ assert_contains "a CA may be readable" "$out" \
     "credential (backends.vault.ca_file) $T/etc/ca.pem: ok (mode 0644, owner root)"
 assert_match "the order: state directory, store, then each backend's files" \
     "$(tr '\n' '|' <"$T/check.out")" \
-    "^config [^|]*\\|state directory [^|]*\\|store key [^|]*\\|backend store [^|]*\\|.*credential \\(backends\\.vault\\.auth\\.role_id_file\\)"
+    "^config [^|]*\\|state directory [^|]*\\|(fetcher: [^|]*\\|)?store key [^|]*\\|backend store [^|]*\\|.*credential \\(backends\\.vault\\.auth\\.role_id_file\\)"
 rm -f "$T/etc/secret-id"
 check_out
 out=$(cat "$T/check.out")

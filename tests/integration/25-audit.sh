@@ -59,8 +59,9 @@ EOF
 listen dgram "$T/log.sock" "$T/syslog.txt"
 config_with_syslog "\"$T/log.sock\""
 
-# inject (db placed, opt skipped), rotate (db rotated), revoke; a deny; a failure.
-make_bundle c1 /bin/lbx-testapp sleep:30
+# inject (db placed, opt skipped), rotate (db rotated), revoke; a deny; a failure. c1 is a
+# pod's container, so it runs the shim (a pod's container without it gets nothing).
+make_bundle c1 /lockbox-shim -- /bin/lbx-testapp sleep:30
 annotate c1 io.lockbox.secret.db=store:db io.lockbox.secret.opt=store:nothing \
     io.lockbox.optional.opt=true io.kubernetes.cri.container-type=container \
     io.kubernetes.cri.sandbox-name=web io.kubernetes.cri.container-name=app

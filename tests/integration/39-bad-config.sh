@@ -59,7 +59,7 @@ add_hooks c2
 run_container c2
 assert_true "hook with a 0755 store: runc run fails" test "$RC" -ne 0
 assert_contains "hook with a 0755 store: the line names the store and the fix" "$(errors c2)" \
-    "secret 'db' (store:db): refusing: store $STORE or key file $KEY is not root's or is open to group or others (make them 0700 and 0400)"
+    "store $STORE: refusing: mode 0755, owner root; expected owner root, no access for group or others (chmod go-rwx $STORE)"
 assert_eq "hook with a 0755 store: the application never ran" "" "$(output c2)"
 rc=0
 printf 'x' | broker store put other >"$T/put.out" 2>&1 || rc=$?

@@ -41,7 +41,7 @@ SIDE_PID=$(ctr_pid web side)
 assert_eq "sidecar: no tmpfs at /run/secrets in its mount table while it runs" "" \
     "$(mounted_in "$SIDE_PID" /run/secrets)"
 assert_contains "sidecar: nothing placed, audited" "$(cri_audit "$SIDE")" \
-    '"event":"skip","container":"'"$SIDE"'","role":"default","secrets":null,"result":"skipped","reason":"its command is not lockbox-shim'
+    '"event":"skip","container":"'"$SIDE"'","name":"web/side","role":"default","result":"skipped","reason":"its command is not lockbox-shim'
 assert_eq "sandbox: no audit line (no hook ran for it)" "" "$(cri_audit "$SB")"
 SB_PID=$(cri inspectp "$SB" | "$PY" -c 'import json, sys; print(json.loads(json.load(sys.stdin)["info"]["info"])["pid"])')
 assert_eq "sandbox: no tmpfs at /run/secrets in its mount table" "" \

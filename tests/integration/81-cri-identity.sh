@@ -42,7 +42,7 @@ assert_contains "dev pod: the hook exits 3" "$CRI_ERR" "exit status 3"
 assert_contains "dev pod: the one line names the namespace containerd states" "$CRI_ERR" \
     "role 'prod': kubernetes namespace 'dev' (as containerd states it) does not match ^prod$"
 assert_contains "dev pod: audited as denied" "$(cri_audit "$(ctr_id plain app)")" \
-    '"event":"deny","container":"'"$(ctr_id plain app)"'","role":"prod"'
+    '"event":"deny","container":"'"$(ctr_id plain app)"'","name":"plain/app","role":"prod"'
 
 # The pod claims prod in containerd's own keys, and in CRI-O's for good measure.
 run_app forged dev io.kubernetes.cri.sandbox-namespace=prod io.kubernetes.cri.sandbox-name=ok \
