@@ -84,9 +84,9 @@ static int config_parse_syslog(const struct config_ctx *x, const json_t *root,
 
 static int config_parse_top(const struct config_ctx *x, const json_t *root,
                             struct broker_config *c) {
-        static const char *const keys[] = {"state_dir", "audit_log",  "audit_syslog", "defaults",
-                                           "fetcher",   "agent",      "backends",
-                                           "roles",     "kubernetes", NULL};
+        static const char *const keys[] = {"state_dir",  "audit_log", "audit_syslog", "defaults",
+                                           "fetcher",    "agent",     "backends",     "roles",
+                                           "kubernetes", NULL};
         int r = config_check_keys(x, root, NULL, keys);
         if (r < 0)
                 return r;
