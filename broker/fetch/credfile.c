@@ -112,3 +112,13 @@ int credfile_read(const char *path, size_t max, struct secret **ret) {
                 return -EINVAL;
         return secret_read_fd(fd, max, ret);
 }
+
+int credfile_trimmed(const struct secret *raw, struct secret **ret) {
+        const char *p = secret_cdata(raw);
+        size_t a = 0, b = secret_size(raw);
+        while (a < b && strchr(" \t\r\n", p[a]))
+                a++;
+        while (b > a && strchr(" \t\r\n", p[b - 1]))
+                b--;
+        return a == b ? -EINVAL : secret_new_copy(p + a, b - a, ret);
+}

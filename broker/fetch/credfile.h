@@ -23,3 +23,7 @@ int credfile_open(const char *path);
 
 /* The whole content of path (at most max bytes, else -EFBIG) into sodium memory. */
 int credfile_read(const char *path, size_t max, struct secret **ret);
+
+/* raw without its leading and trailing whitespace (the newline of `echo ... >file`), copied into
+ * sodium memory; -EINVAL when nothing else is left. */
+int credfile_trimmed(const struct secret *raw, struct secret **ret);

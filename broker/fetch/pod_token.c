@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "credfile.h"
 #include "fdutil.h"
 #include "log.h"
 
@@ -105,15 +106,8 @@ int pod_token_read(struct secret **ret, char *why, size_t why_size) {
                          r == -EFBIG ? "larger than a JWT can be" : strerror(-r));
                 return r;
         }
-        const char *p = secret_cdata(raw);
-        size_t a = 0, b = secret_size(raw);
-        while (a < b && strchr(" \t\r\n", p[a]))
-                a++;
-        while (b > a && strchr(" \t\r\n", p[b - 1]))
-                b--;
-        if (a == b) {
+        r = credfile_trimmed(raw, ret);
+        if (r == -EINVAL)
                 snprintf(why, why_size, "service-account token %s/token: empty", dir);
-                return -EINVAL;
-        }
-        return secret_new_copy(p + a, b - a, ret);
+        return r;
 }

@@ -103,17 +103,10 @@ static int vault_read_credential(const char *path, struct secret **ret, char *wh
                 snprintf(why, why_size, "cannot read %s: %s", path, strerror(-r));
                 return r;
         }
-        const char *p = secret_cdata(raw);
-        size_t a = 0, b = secret_size(raw);
-        while (a < b && strchr(" \t\r\n", p[a]))
-                a++;
-        while (b > a && strchr(" \t\r\n", p[b - 1]))
-                b--;
-        if (a == b) {
+        r = credfile_trimmed(raw, ret);
+        if (r == -EINVAL)
                 snprintf(why, why_size, "%s is empty", path);
-                return -EINVAL;
-        }
-        return secret_new_copy(p + a, b - a, ret);
+        return r;
 }
 
 /* ---- logins ---------------------------------------------------------------------------------- */
