@@ -6,6 +6,7 @@
 
 #include "macro.h"
 #include "secret.h"
+#include "token_entry.h"
 
 /*
  * Tokens from backend logins, cached in STATE_DIR/tokens (0700, root; the state directory is
@@ -26,14 +27,6 @@
 #define TOKEN_CACHE_KEY_LEN 48 /* "BACKEND." is not part of it: hex of a 24-byte hash */
 #define TOKEN_CACHE_FILE_MAX 65536
 #define TOKEN_CACHE_MARGIN_S 30
-
-struct token_cache_entry {
-        struct secret *token;
-        int64_t expires; /* 0: never */
-        int64_t ttl;
-        struct secret *secret_id; /* NULL when none */
-        char wrapped[2 * SECRET_HASH_BYTES + 1]; /* "" when none */
-};
 
 void token_cache_entry_done(struct token_cache_entry *e);
 

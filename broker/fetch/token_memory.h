@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-#include "token_cache.h"
+#include "token_entry.h"
 
 /*
  * The token cache of the warm fetch agent (agent.h): the same entries as token_cache.h's files,
