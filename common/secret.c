@@ -168,15 +168,17 @@ static int arena_map(struct secret_arena *a) {
         /* Best effort, as sodium_malloc and secret_wipe_on_fork: dumps are off anyway. */
         (void)madvise(a->base, a->len, MADV_DONTDUMP);
         (void)madvise(a->base, a->len, MADV_WIPEONFORK);
+        /* On fault: the value pages are locked as they are written, the guards never are.
+         * Where mlock2 is missing (valgrind, kernels before 4.4), a plain mlock, taken before
+         * the guards exist (it fails on PROT_NONE pages), locks them too. */
+        a->locked = mlock2(a->base, a->len, MLOCK_ONFAULT) == 0 ||
+                    ((errno == ENOSYS || errno == EINVAL) && mlock(a->base, a->len) == 0);
         size_t page = page_size();
         if (mprotect(a->base, page, PROT_NONE) < 0)
                 return negative_errno();
         for (size_t i = 0; i < a->n; i++)
                 if (mprotect(a->base + a->slots[i].off + a->slots[i].len, page, PROT_NONE) < 0)
                         return negative_errno();
-        /* On fault: the value pages are locked as they are written, the guards never are (a
-         * plain mlock would fail on them, or populate them if taken before the guards). */
-        a->locked = mlock2(a->base, a->len, MLOCK_ONFAULT) == 0;
         return 0;
 }
 
