@@ -274,6 +274,8 @@ int secret_seal(struct secret *s) {
         if (!s->arena)
                 return sodium_mprotect_readonly(s->data) < 0 ? negative_errno() : 0;
         struct secret_arena *a = s->arena;
+        if (s->sealed) /* once is enough (a backend seals, then backend_fetch_some) */
+                return 0;
         if (mprotect(a->base + a->slots[s->slot].off, a->slots[s->slot].len, PROT_READ) < 0)
                 return negative_errno();
         s->sealed = true;
