@@ -32,7 +32,7 @@ struct secret_arena {
         size_t n;
         struct {
                 size_t off, len; /* the slot's pages */
-                bool wiped;
+                bool wiped, locked;
         } slots[];
 };
 
@@ -173,6 +173,11 @@ static int arena_map(struct secret_arena *a) {
          * the guards exist (it fails on PROT_NONE pages), locks them too. */
         a->locked = mlock2(a->base, a->len, MLOCK_ONFAULT) == 0 ||
                     ((errno == ENOSYS || errno == EINVAL) && mlock(a->base, a->len) == 0);
+        /* RLIMIT_MEMLOCK counts the guards too: under a limit too small for them (Docker's 64
+         * KiB, no CAP_IPC_LOCK), each value's pages alone, as sodium_malloc locks them. */
+        for (size_t i = 0; i < a->n; i++)
+                a->slots[i].locked =
+                        a->locked || mlock(a->base + a->slots[i].off, a->slots[i].len) == 0;
         size_t page = page_size();
         if (mprotect(a->base, page, PROT_NONE) < 0)
                 return negative_errno();
@@ -222,7 +227,7 @@ int secret_new_batch(const size_t *sizes, size_t n, struct secret **ret) {
                 *ret[i] = (struct secret){
                         .data = a->base + a->slots[i].off + a->slots[i].len - want,
                         .size = sizes[i],
-                        .locked = a->locked,
+                        .locked = a->slots[i].locked,
                         .arena = a,
                         .slot = i,
                 };

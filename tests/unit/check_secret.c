@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <cap-ng.h>
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #include "unit.h"
@@ -130,6 +132,38 @@ START_TEST(test_locked_as_root) {
 }
 END_TEST
 
+/* VmLck of /proc/self/status, in kB. */
+static long vmlck_kb(void) {
+        FILE *f = fopen("/proc/self/status", "re");
+        char line[256];
+        long kb = -1;
+        ck_assert_ptr_nonnull(f);
+        while (fgets(line, sizeof line, f))
+                if (sscanf(line, "VmLck: %ld kB", &kb) == 1)
+                        break;
+        fclose(f);
+        return kb;
+}
+
+/* Without CAP_IPC_LOCK, under a memlock limit that holds the values' pages but not the guards
+ * between them (Docker's 64 KiB and ten secrets): each value is locked on its own. */
+START_TEST(test_locked_under_small_limit) {
+        teardown(); /* this test's own batch */
+        capng_get_caps_process();
+        capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, CAP_IPC_LOCK);
+        ck_assert_int_eq(capng_apply(CAPNG_SELECT_CAPS), 0);
+        long page_kb = sysconf(_SC_PAGESIZE) / 1024, before = vmlck_kb();
+        /* Room for the three values' pages (one each), not for the seven of the mapping. */
+        rlim_t limit = (rlim_t)(before + 4 * page_kb) * 1024;
+        struct rlimit rl = {limit, limit};
+        ck_assert_int_eq(setrlimit(RLIMIT_MEMLOCK, &rl), 0);
+        ck_assert_int_eq(secret_new_batch(sizes, N_VALUES, v), 0);
+        for (size_t i = 0; i < N_VALUES; i++)
+                ck_assert_msg(secret_is_locked(v[i]), "value %zu not locked", i);
+        ck_assert_int_ge(vmlck_kb() - before, 3 * page_kb);
+}
+END_TEST
+
 /* A value freed while its neighbours live is wiped at once, sealed or not; the others keep
  * theirs. */
 START_TEST(test_free_wipes) {
@@ -161,6 +195,8 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_overflow_faults);
         tcase_add_test(tc, test_locked_undumpable_wipeonfork);
         unit_add_test_if(tc, test_locked_as_root, geteuid() == 0, "needs root (CAP_IPC_LOCK)");
+        unit_add_test_if(tc, test_locked_under_small_limit, geteuid() == 0,
+                         "needs root (to drop CAP_IPC_LOCK and set the limit)");
         tcase_add_test(tc, test_free_wipes);
         tcase_add_test(tc, test_bad_batches);
         suite_add_tcase(s, tc);
