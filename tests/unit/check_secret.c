@@ -160,7 +160,10 @@ START_TEST(test_locked_under_small_limit) {
         ck_assert_int_eq(secret_new_batch(sizes, N_VALUES, v), 0);
         for (size_t i = 0; i < N_VALUES; i++)
                 ck_assert_msg(secret_is_locked(v[i]), "value %zu not locked", i);
-        ck_assert_int_ge(vmlck_kb() - before, 3 * page_kb);
+#ifndef __SANITIZE_ADDRESS__ /* ASan's mlock interceptor returns 0 and locks nothing */
+        ck_assert_msg(vmlck_kb() - before >= 3 * page_kb, "VmLck %ld kB, %ld before", vmlck_kb(),
+                      before);
+#endif
 }
 END_TEST
 
