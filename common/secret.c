@@ -12,9 +12,28 @@
 #include "json.h"
 
 struct secret {
-        void *data; /* sodium_malloc'd, at least 1 byte */
+        void *data; /* sodium_malloc'd or in an arena's slot, at least 1 byte */
         size_t size;
         bool locked;
+        bool sealed; /* an arena slot made read-only */
+        struct secret_arena *arena; /* NULL: its own sodium_malloc buffer */
+        size_t slot; /* in the arena */
+};
+
+/* One private anonymous mapping for a batch of values: a PROT_NONE guard page, then per value
+ * its slot (whole pages, the value at the end so that an overflow faults on the next guard)
+ * and a guard. Locked (on fault, so the guards cost no memory), not dumped, wiped on fork:
+ * what sodium_malloc does per value, done once. It lives as long as one of its values does. */
+struct secret_arena {
+        unsigned char *base;
+        size_t len; /* the whole mapping */
+        size_t refs;
+        bool locked;
+        size_t n;
+        struct {
+                size_t off, len; /* the slot's pages */
+                bool wiped, locked;
+        } slots[];
 };
 
 int secure_init(void) {
@@ -116,10 +135,126 @@ int secret_read_fd(int fd, size_t max, struct secret **ret) {
         return 0;
 }
 
+static size_t page_size(void) {
+        static size_t page;
+        if (!page)
+                page = (size_t)sysconf(_SC_PAGESIZE);
+        return page;
+}
+
+/* The mapping's layout for these sizes: its length, or 0 on overflow. */
+static size_t arena_layout(struct secret_arena *a, const size_t *sizes, size_t n) {
+        size_t page = page_size(), off = page; /* the leading guard */
+        for (size_t i = 0; i < n; i++) {
+                size_t want = sizes[i] ? sizes[i] : 1;
+                if (want > SIZE_MAX / 2 - off)
+                        return 0;
+                size_t len = (want + page - 1) & ~(page - 1);
+                if (a) {
+                        a->slots[i].off = off;
+                        a->slots[i].len = len;
+                }
+                off += len + page; /* the slot and the guard after it */
+        }
+        return off;
+}
+
+/* Map, guard, advise and lock: a fixed number of system calls whatever n, plus one mprotect
+ * per guard. */
+static int arena_map(struct secret_arena *a) {
+        a->base = mmap(NULL, a->len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (a->base == MAP_FAILED)
+                return negative_errno();
+        /* Best effort, as sodium_malloc and secret_wipe_on_fork: dumps are off anyway. */
+        (void)madvise(a->base, a->len, MADV_DONTDUMP);
+        (void)madvise(a->base, a->len, MADV_WIPEONFORK);
+        /* On fault: the value pages are locked as they are written, the guards never are.
+         * Where mlock2 is missing (valgrind, kernels before 4.4), a plain mlock, taken before
+         * the guards exist (it fails on PROT_NONE pages), locks them too. */
+        a->locked = mlock2(a->base, a->len, MLOCK_ONFAULT) == 0 ||
+                    ((errno == ENOSYS || errno == EINVAL) && mlock(a->base, a->len) == 0);
+        /* RLIMIT_MEMLOCK counts the guards too: under a limit too small for them (Docker's 64
+         * KiB, no CAP_IPC_LOCK), each value's pages alone, as sodium_malloc locks them. */
+        for (size_t i = 0; i < a->n; i++)
+                a->slots[i].locked =
+                        a->locked || mlock(a->base + a->slots[i].off, a->slots[i].len) == 0;
+        size_t page = page_size();
+        if (mprotect(a->base, page, PROT_NONE) < 0)
+                return negative_errno();
+        for (size_t i = 0; i < a->n; i++)
+                if (mprotect(a->base + a->slots[i].off + a->slots[i].len, page, PROT_NONE) < 0)
+                        return negative_errno();
+        return 0;
+}
+
+static void arena_wipe_slot(struct secret_arena *a, size_t i) {
+        sodium_memzero(a->base + a->slots[i].off, a->slots[i].len);
+        a->slots[i].wiped = true;
+}
+
+static void arena_unref(struct secret_arena *a) {
+        if (!a || --a->refs > 0)
+                return;
+        if (a->base && a->base != MAP_FAILED) {
+                /* The guards become readable too, and are not touched: one call for all. */
+                if (mprotect(a->base, a->len, PROT_READ | PROT_WRITE) == 0)
+                        for (size_t i = 0; i < a->n; i++)
+                                if (!a->slots[i].wiped)
+                                        arena_wipe_slot(a, i);
+                (void)munmap(a->base, a->len);
+        }
+        free(a);
+}
+
+int secret_new_batch(const size_t *sizes, size_t n, struct secret **ret) {
+        if (n == 0 || n > SIZE_MAX / 2 / sizeof(struct secret))
+                return -EINVAL;
+        struct secret_arena *a = calloc(1, sizeof *a + n * sizeof a->slots[0]);
+        if (!a)
+                return -ENOMEM;
+        a->n = n;
+        a->refs = 1;
+        a->len = arena_layout(a, sizes, n);
+        for (size_t i = 0; i < n; i++)
+                ret[i] = NULL;
+        int r = a->len ? arena_map(a) : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < n; i++) {
+                size_t want = sizes[i] ? sizes[i] : 1;
+                if (!(ret[i] = calloc(1, sizeof *ret[i]))) {
+                        r = -ENOMEM;
+                        break;
+                }
+                *ret[i] = (struct secret){
+                        .data = a->base + a->slots[i].off + a->slots[i].len - want,
+                        .size = sizes[i],
+                        .locked = a->slots[i].locked,
+                        .arena = a,
+                        .slot = i,
+                };
+                a->refs++;
+        }
+        if (r < 0)
+                for (size_t i = 0; i < n; i++)
+                        ret[i] = secret_free(ret[i]);
+        arena_unref(a); /* the values hold it now */
+        return r;
+}
+
 struct secret *secret_free(struct secret *s) {
         if (!s)
                 return NULL;
-        sodium_free(s->data); /* wipes, even when read-only */
+        if (!s->arena) {
+                sodium_free(s->data); /* wipes, even when read-only */
+                free(s);
+                return NULL;
+        }
+        struct secret_arena *a = s->arena;
+        /* The last value: the arena wipes it with the others. Else now, as sodium_free would. */
+        if (a->refs > 1 &&
+            (!s->sealed || mprotect(a->base + a->slots[s->slot].off, a->slots[s->slot].len,
+                                    PROT_READ | PROT_WRITE) == 0))
+                arena_wipe_slot(a, s->slot);
+        arena_unref(a);
         free(s);
         return NULL;
 }
@@ -141,7 +276,15 @@ bool secret_is_locked(const struct secret *s) {
 }
 
 int secret_seal(struct secret *s) {
-        return sodium_mprotect_readonly(s->data) < 0 ? negative_errno() : 0;
+        if (!s->arena)
+                return sodium_mprotect_readonly(s->data) < 0 ? negative_errno() : 0;
+        struct secret_arena *a = s->arena;
+        if (s->sealed) /* once is enough (a backend seals, then backend_fetch_some) */
+                return 0;
+        if (mprotect(a->base + a->slots[s->slot].off, a->slots[s->slot].len, PROT_READ) < 0)
+                return negative_errno();
+        s->sealed = true;
+        return 0;
 }
 
 bool secret_equal(const struct secret *a, const struct secret *b) {

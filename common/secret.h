@@ -8,7 +8,8 @@
 #include "macro.h"
 
 /*
- * A secret value. The bytes live in a sodium_malloc() buffer: guard pages around it, locked
+ * A secret value. The bytes live in a sodium_malloc() buffer or a batch's arena (secret_new_batch):
+ * guard pages around it, locked
  * in memory where RLIMIT_MEMLOCK allows (secret_is_locked() tells), excluded from core dumps,
  * wiped when freed. The type is opaque and its accessors return void pointers, so that the
  * compiler refuses to hand a value to a printf-style %s. A forked child sees zeros instead of
@@ -23,6 +24,12 @@ struct secret;
 int secure_init(void);
 
 int secret_new(size_t size, struct secret **ret);
+/* n values of these sizes (zero-filled) in one arena: one mapping, one mlock, one madvise of
+ * each kind, a guard page before and after every value, each value ending at its guard. ret[i]
+ * are freed one by one with secret_free, which wipes that value; the mapping is wiped and
+ * unmapped with the last. For a batch whose sizes are known before the first byte: what
+ * secret_new costs per value (three guarded pages, a dozen system calls) it costs per batch. */
+int secret_new_batch(const size_t *sizes, size_t n, struct secret **ret);
 int secret_new_copy(const void *data, size_t size, struct secret **ret);
 /* Read fd to EOF into a new secret; more than max bytes is -EFBIG. Never reallocs a buffer
  * that held bytes without wiping it. */

@@ -24,6 +24,8 @@
 /* Poll every 2 ms at first (the watcher usually answers within a few), then back off. */
 #define CONSUME_POLL_FIRST_MS 2
 #define CONSUME_POLL_MAX_MS 50
+/* The broker's largest tmpfs (its config.c): no file on it is larger. */
+#define CONSUME_VALUE_MAX (64ULL * 1024 * 1024)
 
 struct secret_set *secret_set_free(struct secret_set *set) {
         if (!set)
@@ -191,14 +193,11 @@ static int consume_read_manifest(int dirfd, const char *dir, dev_t dev, struct m
         return consume_parse_manifest(buf, size, dir, ret);
 }
 
-/* Read exactly size bytes into one secret of that size: the size is known (manifest and
- * fstat agree), so no growing buffer and no second copy. One byte more is asked for so that
- * a file that grew is refused (-EFBIG) rather than silently cut; fewer bytes is -ENODATA. */
-static int consume_read_exact(int fd, size_t size, struct secret **ret) {
-        _cleanup_secret_ struct secret *v = NULL;
-        int r = secret_new(size, &v);
-        if (r < 0)
-                return r;
+/* Read exactly secret_size(v) bytes into v: the size is known (manifest and fstat agree), so no
+ * growing buffer and no second copy. One byte more is asked for so that a file that grew is
+ * refused (-EFBIG) rather than silently cut; fewer bytes is -ENODATA. */
+static int consume_read_exact(int fd, struct secret *v) {
+        size_t size = secret_size(v);
         ssize_t n = read_full(fd, secret_data(v), size);
         if (n < 0)
                 return (int)n;
@@ -211,12 +210,13 @@ static int consume_read_exact(int fd, size_t size, struct secret **ret) {
                 return (int)n;
         if (n > 0)
                 return -EFBIG;
-        *ret = TAKE_PTR(v);
         return 0;
 }
 
+/* Into value, of the manifest's size (consume_read allocated all of them at once); taken by ret on
+ * success. */
 static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struct manifest_entry *e,
-                              struct shim_secret *ret) {
+                              struct secret **value, struct shim_secret *ret) {
         struct stat st;
         const char *why = NULL;
         _cleanup_close_ int fd = consume_open_file(dirfd, e->file, dev, &st, &why);
@@ -230,8 +230,8 @@ static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struc
                                  "(changed)",
                                  e->name, dir, e->file, (unsigned)(st.st_mode & 07777),
                                  (unsigned)e->mode);
-        _cleanup_secret_ struct secret *v = NULL;
-        int r = consume_read_exact(fd, (size_t)e->size, &v);
+        struct secret *v = *value;
+        int r = consume_read_exact(fd, v);
         if (r == -EFBIG)
                 return log_error("secret '%s' (%s/%s): grew while being read", e->name, dir,
                                  e->file);
@@ -250,7 +250,7 @@ static int consume_read_entry(int dirfd, const char *dir, dev_t dev, const struc
         (void)secret_seal(v); /* read-only from now on; a failure costs only that */
         *ret = (struct shim_secret){
                 .name = e->name,
-                .value = TAKE_PTR(v),
+                .value = TAKE_PTR(*value),
                 .uid = st.st_uid,
                 .gid = st.st_gid,
                 .mode = e->mode,
@@ -292,6 +292,48 @@ static int consume_check_entries(int dirfd, const char *dir, const struct manife
         return 0;
 }
 
+static int consume_read_values(int dirfd, const char *dir, struct secret_set *set,
+                               struct secret **values) {
+        for (size_t i = 0; i < set->manifest->n_entries; i++) {
+                int r = consume_read_entry(dirfd, dir, set->dev, &set->manifest->entries[i],
+                                           &values[i], &set->items[i]);
+                if (r < 0)
+                        return r;
+                set->n++;
+        }
+        return 0;
+}
+
+/* Every value in one guarded, locked arena sized by the manifest (each file is checked against
+ * it before a byte is read), rather than one sodium_malloc each. */
+static int consume_read_entries(int dirfd, const char *dir, struct secret_set *set) {
+        const struct manifest *m = set->manifest;
+        size_t n = m->n_entries;
+        _cleanup_free_ size_t *sizes = calloc(n + 1, sizeof *sizes);
+        _cleanup_free_ struct secret **values = calloc(n + 1, sizeof *values);
+        set->items = calloc(n + 1, sizeof *set->items);
+        if (!sizes || !values || !set->items)
+                return log_error_errno(-ENOMEM, "%s", dir);
+        if (n == 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                if (m->entries[i].size > CONSUME_VALUE_MAX)
+                        return log_error("secret '%s' (%s/%s): the manifest says %llu bytes, more "
+                                         "than any tmpfs holds",
+                                         m->entries[i].name, dir, m->entries[i].file,
+                                         (unsigned long long)m->entries[i].size);
+                sizes[i] = (size_t)m->entries[i].size;
+        }
+        int r = secret_new_batch(sizes, n, values);
+        if (r < 0)
+                return log_error_errno(r, "%s: cannot allocate locked memory for %zu secrets", dir,
+                                       n);
+        r = consume_read_values(dirfd, dir, set, values);
+        for (size_t i = 0; i < n; i++) /* those not taken by set->items */
+                values[i] = secret_free(values[i]);
+        return r;
+}
+
 int consume_read(int dirfd, const char *dir, struct secret_set **ret) {
         _cleanup_secret_set_ struct secret_set *set = calloc(1, sizeof *set);
         if (!set)
@@ -304,16 +346,9 @@ int consume_read(int dirfd, const char *dir, struct secret_set **ret) {
         int r = consume_read_manifest(dirfd, dir, set->dev, &set->manifest);
         if (r < 0)
                 return r;
-        set->items = calloc(set->manifest->n_entries + 1, sizeof *set->items);
-        if (!set->items)
-                return log_error_errno(-ENOMEM, "%s", dir);
-        for (size_t i = 0; i < set->manifest->n_entries; i++) {
-                r = consume_read_entry(dirfd, dir, set->dev, &set->manifest->entries[i],
-                                       &set->items[i]);
-                if (r < 0)
-                        return r;
-                set->n++;
-        }
+        r = consume_read_entries(dirfd, dir, set);
+        if (r < 0)
+                return r;
         /* After the files: a name made while we read them is seen too. */
         r = consume_check_entries(dirfd, dir, set->manifest);
         if (r < 0)

@@ -18,7 +18,9 @@
  */
 
 #define AGENT_PROTO_MAGIC 0x41584c42U /* "BLXA" little-endian */
-#define AGENT_PROTO_VERSION 1U
+/* 2: the reply sends every header before the values (privsep.c), so an agent of version 1 left
+ * running after an upgrade is refused and the hook fetches in its own child. */
+#define AGENT_PROTO_VERSION 2U
 #define AGENT_REQUEST_MAX (64 * 1024) /* bigger requests are fetched in the hook's own child */
 #define AGENT_SECRETS_MAX 1024
 #define AGENT_DIGEST_BYTES SECRET_HASH_BYTES

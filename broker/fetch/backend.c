@@ -8,15 +8,8 @@
 #include "store.h"
 #include "vault.h"
 
-static int store_fetch_one(const struct backend_config *b, const struct secret_request *sr,
-                           struct fetched_secret *out) {
-        struct store st = {.dir = b->store_dir, .key_file = b->store_key_file};
-
-        if (sr->ref.field || sr->ref.version)
-                return log_error_errno(-EINVAL,
-                                       "secret '%s' (%s): the store has no fields or versions",
-                                       sr->name, sr->ref_text);
-        int r = store_get(&st, sr->ref.path, &out->value);
+/* What store_get_batch said for one secret, in the words of its line. */
+static int store_fetch_result(const struct secret_request *sr, int r) {
         if (r == -ENOENT && sr->optional) {
                 log_info("secret '%s' (%s): not in the store; optional, skipped", sr->name,
                          sr->ref_text);
@@ -38,12 +31,33 @@ static int store_fetch_one(const struct backend_config *b, const struct secret_r
         return 0;
 }
 
+/* The whole batch with one opening of the store's directory and key, into one arena; reported
+ * secret by secret, in order, as far as the first failure. */
 static int store_fetch_batch(const struct fetch_batch *batch) {
-        for (size_t i = 0; i < batch->n; i++) {
-                int r = store_fetch_one(batch->backend, batch->secrets[i], batch->out[i]);
-                if (r < 0)
-                        return r;
+        struct store st = {.dir = batch->backend->store_dir,
+                           .key_file = batch->backend->store_key_file};
+        size_t n = batch->n;
+        _cleanup_free_ const char **names = calloc(n + 1, sizeof *names);
+        _cleanup_free_ struct secret **values = calloc(n + 1, sizeof *values);
+        _cleanup_free_ int *errs = calloc(n + 1, sizeof *errs);
+        if (!names || !values || !errs)
+                return log_error_errno(-ENOMEM, "store %s", st.dir);
+        for (size_t i = 0; i < n; i++) {
+                const struct secret_request *sr = batch->secrets[i];
+                if (sr->ref.field || sr->ref.version)
+                        return log_error_errno(
+                                -EINVAL, "secret '%s' (%s): the store has no fields or versions",
+                                sr->name, sr->ref_text);
+                names[i] = sr->ref.path;
         }
+        int r = store_get_batch(&st, names, n, values, errs);
+        if (r < 0)
+                return store_fetch_result(batch->secrets[0], r);
+        for (size_t i = 0; i < n; i++)
+                batch->out[i]->value = values[i]; /* fetched_done frees them on a failure */
+        for (size_t i = 0; i < n; i++)
+                if ((r = store_fetch_result(batch->secrets[i], errs[i])) < 0)
+                        return r;
         return 0;
 }
 

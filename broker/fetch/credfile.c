@@ -79,6 +79,29 @@ int credfile_preload(const struct broker_config *cfg) {
         return 0;
 }
 
+bool credfile_request_names(const struct request *req, const char *backend) {
+        for (size_t i = 0; req && i < req->n_secrets; i++)
+                if (streq_ptr(req->secrets[i].ref.backend, backend))
+                        return true;
+        return false;
+}
+
+int credfile_preload_request(const struct broker_config *cfg, const struct role *role,
+                             const struct request *req) {
+        int r;
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+                const struct backend_config *b = &cfg->backends[i];
+                if (streq_ptr(b->type, "store") || !credfile_request_names(req, b->name))
+                        continue;
+                if ((r = credfile_walk(b->raw)) < 0)
+                        return r;
+                if (role && role->auth &&
+                    (r = credfile_walk(json_object_get(role->auth, b->name))) < 0)
+                        return r;
+        }
+        return 0;
+}
+
 int credfile_open(const char *path) {
         const struct credfile *c = credfile_find(path);
         int fd;

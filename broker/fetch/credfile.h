@@ -2,6 +2,7 @@
 #pragma once
 
 #include "request/config.h"
+#include "request/request.h"
 #include "secret.h"
 
 /*
@@ -16,6 +17,13 @@
  * of every role's auth overrides (what cannot be opened is remembered with its errno, so that
  * the later read reports the real reason, not EACCES). Safe to call once per process. */
 int credfile_preload(const struct broker_config *cfg);
+
+/* The same for one request: only the backends its secrets name (never the store's), and only the
+ * request's role's overrides for them. A store-only request opens no credential file at all. */
+int credfile_preload_request(const struct broker_config *cfg, const struct role *role,
+                             const struct request *req);
+/* Whether a secret of req names that backend. */
+bool credfile_request_names(const struct request *req, const char *backend);
 
 /* An fd positioned at the start of path's content, O_RDONLY and close-on-exec: a duplicate of
  * the preloaded one, or a fresh open(O_NOFOLLOW). The caller closes it. Returns -errno. */

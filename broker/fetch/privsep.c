@@ -45,20 +45,28 @@ static int privsep_refuse_unfiltered(const struct broker_config *cfg);
 /* ---- the child -------------------------------------------------------------------------- */
 
 /* Still root, before anything talks to the network: open what the unprivileged half will
- * need and could not open itself (root's credential files, the token cache). */
-static int privsep_preload(const struct broker_config *cfg) {
-        int r = credfile_preload(cfg);
+ * need and could not open itself (root's credential files, the token cache). For a request,
+ * only what its backends need: a store-only request opens none of them. */
+static int privsep_preload(const struct broker_config *cfg, const struct role *role,
+                           const struct request *req) {
+        int r = req ? credfile_preload_request(cfg, role, req) : credfile_preload(cfg);
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot open the credential files");
+        bool vault = false, network = !req;
+        for (size_t i = 0; i < cfg->n_backends; i++) {
+                const struct backend_config *b = &cfg->backends[i];
+                if (req && !credfile_request_names(req, b->name))
+                        continue;
+                vault = vault || streq_ptr(b->type, "vault");
+                network = network || !backend_is_local(b);
+        }
         /* The pod's projected token, if this hook serves a pod's container (pod_token.h). */
-        pod_token_preload();
-        for (size_t i = 0; i < cfg->n_backends; i++)
-                if (streq_ptr(cfg->backends[i].type, "vault")) {
-                        /* A failure is kept for token_cache_open, which reports it where a
-                         * login needs the cache (a token_file method never does). */
-                        (void)token_cache_preopen(cfg->state_dir, cfg->fetch_uid, cfg->fetch_gid);
-                        break;
-                }
+        if (network)
+                pod_token_preload();
+        /* A failure is kept for token_cache_open, which reports it where a login needs the
+         * cache (a token_file method never does). */
+        if (vault)
+                (void)token_cache_preopen(cfg->state_dir, cfg->fetch_uid, cfg->fetch_gid);
         return 0;
 }
 
@@ -122,7 +130,9 @@ static int privsep_send(int fd, const struct privsep_msg *m, const void *data, s
         }
 }
 
-static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret *f) {
+/* A value's metadata and size; its bytes follow once every secret's header is sent, so that the
+ * receiver can set aside one arena for all of them (secret_new_batch). */
+static int privsep_send_header(int fd, uint32_t index, const struct fetched_secret *f) {
         const char *s[PRIVSEP_STRINGS] = {f->version, f->lease_id, f->file, f->owner, f->group};
         char text[PRIVSEP_STRINGS * PRIVSEP_STRING_MAX];
         struct privsep_msg m = {.type = PRIVSEP_SECRET, .index = index};
@@ -140,9 +150,14 @@ static int privsep_send_one(int fd, uint32_t index, const struct fetched_secret 
         m.has_mode = f->has_mode;
         m.mode = f->mode;
         m.lease_duration = f->lease_duration;
-        int r = privsep_send(fd, &m, text, off);
-        for (size_t done = 0; r >= 0 && done < m.size;) {
-                size_t n = m.size - done < PRIVSEP_CHUNK_MAX ? m.size - done : PRIVSEP_CHUNK_MAX;
+        return privsep_send(fd, &m, text, off);
+}
+
+static int privsep_send_value(int fd, uint32_t index, const struct fetched_secret *f) {
+        size_t size = f->value ? secret_size(f->value) : 0;
+        int r = 0;
+        for (size_t done = 0; r >= 0 && done < size;) {
+                size_t n = size - done < PRIVSEP_CHUNK_MAX ? size - done : PRIVSEP_CHUNK_MAX;
                 struct privsep_msg c = {.type = PRIVSEP_CHUNK, .index = index, .size = (uint32_t)n};
                 r = privsep_send(fd, &c, (const char *)secret_cdata(f->value) + done, n);
                 done += n;
@@ -161,7 +176,7 @@ static int privsep_enter(const struct broker_config *cfg, const struct role *rol
         int r = close_all_fds_except(keep, ARRAY_SIZE(keep));
         if (r < 0)
                 return log_error_errno(r, "secret fetcher: cannot close inherited fds");
-        r = privsep_preload(cfg);
+        r = privsep_preload(cfg, role, req);
         if (r < 0)
                 return r;
         r = privsep_drop_caps();
@@ -184,7 +199,9 @@ int privsep_send_reply(int fd, const struct request *req, const struct fetched_s
         struct privsep_msg done = {.type = PRIVSEP_DONE, .index = (uint32_t)req->n_secrets};
         int r = status;
         for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
-                r = privsep_send_one(fd, (uint32_t)i, &out[i]);
+                r = privsep_send_header(fd, (uint32_t)i, &out[i]);
+        for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
+                r = privsep_send_value(fd, (uint32_t)i, &out[i]);
         done.status = r < 0 ? r : 0;
         size_t len = r < 0 && why ? strnlen(why, PRIVSEP_STRING_MAX) : 0;
         int s = privsep_send(fd, &done, why, len);
@@ -339,8 +356,9 @@ static int privsep_take_done(const struct privsep_msg *m, const char *text, size
         return m->status < 0 ? -ECANCELED : 0;
 }
 
-static int privsep_recv_one(int fd, const struct secret_request *sr, uint32_t index,
-                            uint64_t *total, struct fetched_secret *f) {
+/* One secret's header: its metadata into f, its size into *ret_size (SIZE_MAX: none). */
+static int privsep_recv_header(int fd, const struct secret_request *sr, uint32_t index,
+                               uint64_t *total, struct fetched_secret *f, size_t *ret_size) {
         static char text[PRIVSEP_STRINGS * PRIVSEP_STRING_MAX];
         struct privsep_msg m = {0};
         ssize_t n = privsep_recv(fd, &m, text, sizeof text);
@@ -368,30 +386,64 @@ static int privsep_recv_one(int fd, const struct secret_request *sr, uint32_t in
         f->has_mode = m.has_mode;
         f->mode = m.mode;
         f->lease_duration = (long)m.lease_duration;
-        if (!m.present)
-                return 0;
-        r = secret_new(m.size, &f->value);
-        for (size_t done = 0; r >= 0 && done < m.size;) {
-                struct privsep_msg c = {0};
-                n = privsep_recv(fd, &c, (char *)secret_data(f->value) + done, m.size - done);
-                if (n < 0)
-                        r = (int)n;
-                else if (c.type != PRIVSEP_CHUNK || c.index != index || c.size != (size_t)n ||
-                         n == 0)
-                        r = -EBADMSG;
-                else
-                        done += (size_t)n;
-        }
-        return r < 0 ? r : secret_seal(f->value);
+        *ret_size = m.present ? m.size : SIZE_MAX;
+        return 0;
 }
 
-static int privsep_receive(int fd, const struct request *req, struct fetched_secret *out) {
+/* The bytes of a value into the space set aside for it, in chunks; then read-only. */
+static int privsep_recv_value(int fd, uint32_t index, struct secret *v) {
+        size_t size = secret_size(v);
+        for (size_t done = 0; done < size;) {
+                struct privsep_msg c = {0};
+                ssize_t n = privsep_recv(fd, &c, (char *)secret_data(v) + done, size - done);
+                if (n < 0)
+                        return (int)n;
+                if (c.type != PRIVSEP_CHUNK || c.index != index || c.size != (size_t)n || n == 0)
+                        return -EBADMSG;
+                done += (size_t)n;
+        }
+        return secret_seal(v);
+}
+
+/* One arena for every value present (sizes[i] SIZE_MAX: absent), handed to out[i].value. */
+static int privsep_alloc_values(size_t n, const size_t *sizes, struct fetched_secret *out) {
+        _cleanup_free_ size_t *want = calloc(n + 1, sizeof *want);
+        _cleanup_free_ struct secret **v = calloc(n + 1, sizeof *v);
+        size_t k = 0;
+        if (!want || !v)
+                return -ENOMEM;
+        for (size_t i = 0; i < n; i++)
+                if (sizes[i] != SIZE_MAX)
+                        want[k++] = sizes[i];
+        int r = k ? secret_new_batch(want, k, v) : 0;
+        for (size_t i = 0, j = 0; r >= 0 && i < n; i++)
+                if (sizes[i] != SIZE_MAX)
+                        out[i].value = v[j++];
+        return r;
+}
+
+static int privsep_receive_values(int fd, const struct request *req, struct fetched_secret *out) {
         uint64_t total = 0;
+        _cleanup_free_ size_t *sizes = calloc(req->n_secrets + 1, sizeof *sizes);
+        if (!sizes)
+                return -ENOMEM;
         for (size_t i = 0; i < req->n_secrets; i++) {
-                int r = privsep_recv_one(fd, &req->secrets[i], (uint32_t)i, &total, &out[i]);
+                int r = privsep_recv_header(fd, &req->secrets[i], (uint32_t)i, &total, &out[i],
+                                            &sizes[i]);
                 if (r < 0)
                         return r;
         }
+        int r = privsep_alloc_values(req->n_secrets, sizes, out);
+        for (size_t i = 0; r >= 0 && i < req->n_secrets; i++)
+                if (out[i].value)
+                        r = privsep_recv_value(fd, (uint32_t)i, out[i].value);
+        return r;
+}
+
+static int privsep_receive(int fd, const struct request *req, struct fetched_secret *out) {
+        int r = privsep_receive_values(fd, req, out);
+        if (r < 0)
+                return r;
         struct privsep_msg m = {0};
         static char text[PRIVSEP_STRING_MAX];
         ssize_t n = privsep_recv(fd, &m, text, sizeof text);

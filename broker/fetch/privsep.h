@@ -34,7 +34,8 @@ int privsep_fetch_all(const struct broker_config *cfg, const struct role *role,
  * closed, the credential files opened as root, capabilities dropped, no_new_privs, the fetcher's
  * uid and gid, the seccomp filter with the agent's few extra calls; its logins are kept in
  * memory, token_cache_keep_in_memory), and privsep_send_reply() sends a request's values as the
- * child does: each secret, then the end, whose status is the fetch's (why: its one line, sent
+ * child does: every secret's header, then their values (so that the receiver sets one arena
+ * aside for them all), then the end, whose status is the fetch's (why: its one line, sent
  * along when the other side cannot see the fetcher's log). The hook: privsep_receive_reply()
  * reads such a reply with every check the parent makes; on failure out is wiped, and when the
  * fetcher reported a failure the result is -ECANCELED with its status and line (why, "" when it

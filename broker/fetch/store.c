@@ -196,24 +196,21 @@ static int store_read_sealed(int dirfd, const char *name, unsigned char **ret, s
         return 0;
 }
 
-int store_unseal(const char *name, const struct secret *key, const unsigned char *buf, size_t len,
-                 struct secret **ret) {
-        if (!secret_name_is_valid(name))
-                return -EINVAL;
-        if (secret_size(key) != STORE_KEY_BYTES)
-                return -EKEYREJECTED;
+/* The checks of a sealed file's bytes that need no key: its value's size, or -EBADMSG. */
+static ssize_t store_sealed_value_size(const unsigned char *buf, size_t len) {
         if (len < STORE_HEADER_BYTES + STORE_TAG_BYTES ||
             len > STORE_HEADER_BYTES + STORE_TAG_BYTES + STORE_VALUE_MAX)
                 return -EBADMSG;
         if (memcmp(buf, STORE_MAGIC, STORE_MAGIC_LEN) != 0 ||
             buf[STORE_MAGIC_LEN] != STORE_FORMAT_VERSION)
                 return -EBADMSG;
+        return (ssize_t)(len - STORE_HEADER_BYTES - STORE_TAG_BYTES);
+}
 
-        /* Decrypt straight into locked memory: the plaintext never touches the heap. */
-        _cleanup_secret_ struct secret *value = NULL;
-        int r = secret_new(len - STORE_HEADER_BYTES - STORE_TAG_BYTES, &value);
-        if (r < 0)
-                return r;
+/* Decrypt straight into value (locked memory, of store_sealed_value_size's size), then make it
+ * read-only: the plaintext never touches the heap. */
+static int store_decrypt(const char *name, const struct secret *key, const unsigned char *buf,
+                         size_t len, struct secret *value) {
         unsigned char ad[SECRET_NAME_MAX + 32];
         size_t ad_len = store_ad(name, ad);
         unsigned long long mlen;
@@ -222,7 +219,23 @@ int store_unseal(const char *name, const struct secret *key, const unsigned char
                     len - STORE_HEADER_BYTES, ad, ad_len, buf + STORE_MAGIC_LEN + 1,
                     secret_cdata(key)) != 0)
                 return -EBADMSG;
-        r = secret_seal(value);
+        return secret_seal(value);
+}
+
+int store_unseal(const char *name, const struct secret *key, const unsigned char *buf, size_t len,
+                 struct secret **ret) {
+        if (!secret_name_is_valid(name))
+                return -EINVAL;
+        if (secret_size(key) != STORE_KEY_BYTES)
+                return -EKEYREJECTED;
+        ssize_t size = store_sealed_value_size(buf, len);
+        if (size < 0)
+                return (int)size;
+        _cleanup_secret_ struct secret *value = NULL;
+        int r = secret_new((size_t)size, &value);
+        if (r < 0)
+                return r;
+        r = store_decrypt(name, key, buf, len, value);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(value);
@@ -243,6 +256,63 @@ int store_get(const struct store *s, const char *name, struct secret **ret) {
         if (r < 0)
                 return r;
         return store_unseal(name, key, buf, len, ret);
+}
+
+/* The sealed files of a batch, read and checked: sizes[i] their values' sizes (0 where errs[i]
+ * says why not). */
+static void store_read_batch(int dirfd, const char *const *names, size_t n, unsigned char **bufs,
+                             size_t *lens, size_t *sizes, int *errs) {
+        for (size_t i = 0; i < n; i++) {
+                ssize_t size = -EINVAL;
+                if (secret_name_is_valid(names[i]) &&
+                    (size = store_read_sealed(dirfd, names[i], &bufs[i], &lens[i])) >= 0)
+                        size = store_sealed_value_size(bufs[i], lens[i]);
+                errs[i] = size < 0 ? (int)size : 0;
+                sizes[i] = size < 0 ? 0 : (size_t)size;
+        }
+}
+
+static int store_unseal_batch(const char *const *names, size_t n, const struct secret *key,
+                              unsigned char **bufs, const size_t *lens, const size_t *sizes,
+                              struct secret **ret, int *errs) {
+        _cleanup_free_ struct secret **values = calloc(n, sizeof *values);
+        if (!values)
+                return -ENOMEM;
+        int r = secret_new_batch(sizes, n, values);
+        if (r < 0)
+                return r;
+        for (size_t i = 0; i < n; i++) {
+                if (errs[i] == 0)
+                        errs[i] = store_decrypt(names[i], key, bufs[i], lens[i], values[i]);
+                if (errs[i] == 0)
+                        ret[i] = TAKE_PTR(values[i]);
+                values[i] = secret_free(values[i]);
+        }
+        return 0;
+}
+
+int store_get_batch(const struct store *s, const char *const *names, size_t n, struct secret **ret,
+                    int *errs) {
+        _cleanup_close_ int dirfd = -1;
+        _cleanup_secret_ struct secret *key = NULL;
+        for (size_t i = 0; i < n; i++)
+                ret[i] = NULL;
+        int r = store_open(s, &dirfd, &key);
+        if (r < 0 || n == 0)
+                return r;
+        unsigned char **bufs = calloc(n, sizeof *bufs);
+        size_t *lens = calloc(n, sizeof *lens), *sizes = calloc(n, sizeof *sizes);
+        if (bufs && lens && sizes) {
+                store_read_batch(dirfd, names, n, bufs, lens, sizes, errs);
+                r = store_unseal_batch(names, n, key, bufs, lens, sizes, ret, errs);
+        } else
+                r = -ENOMEM;
+        for (size_t i = 0; bufs && i < n; i++)
+                free(bufs[i]); /* ciphertext */
+        free(bufs);
+        free(lens);
+        free(sizes);
+        return r;
 }
 
 static int store_name_cmp(const void *a, const void *b) {

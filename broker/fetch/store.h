@@ -25,6 +25,12 @@ struct store {
 int store_init(const struct store *s);
 int store_put(const struct store *s, const char *name, const struct secret *value);
 int store_get(const struct store *s, const char *name, struct secret **ret);
+/* The values of names[0..n), the directory and the key opened once and the values decrypted
+ * into one arena (secret_new_batch). errs[i] is each name's result as store_get's, ret[i] its
+ * value when 0; the return value is negative for what fails them all (the directory, the key,
+ * memory), with every ret[i] NULL. */
+int store_get_batch(const struct store *s, const char *const *names, size_t n, struct secret **ret,
+                    int *errs);
 /* Sorted names, NULL-terminated, malloc'd (free with strv_free). */
 int store_list(const struct store *s, char ***ret);
 /* Whether the directory and the key pass the checks every operation makes (-ENOKEY: no key). */

@@ -52,8 +52,9 @@ fetcher=$(awk '/openat\(.*db\.sealed/ {print $1; exit}' "$T/trace")
 placer=$(awk '/fsopen\("tmpfs"/ {print $1; exit}' "$T/trace")
 assert_true "a process opened the sealed file" test -n "$fetcher"
 assert_true "the fetcher is not the process that mounts" test "$fetcher" != "$placer"
-# Everything the fetcher did before it opened the sealed file.
-before=$(awk -v p="$fetcher" '$1 == p' "$T/trace" | sed '/db\.sealed/q')
+# Everything the fetcher did before it opened the sealed file (one awk: a sed that quits early
+# could leave awk writing to a closed pipe, SIGPIPE under pipefail).
+before=$(awk -v p="$fetcher" '$1 == p {print} $1 == p && /db\.sealed/ {exit}' "$T/trace")
 # A filter loaded: the call that succeeded with a program (libseccomp probes the kernel's
 # flags first with calls that fail with EFAULT).
 FILTER_LOADED='(seccomp\(SECCOMP_SET_MODE_FILTER, [^,]*, \{len=[0-9]+, filter=0x[0-9a-f]+\}\)|prctl\(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, .*\)) += 0'

@@ -73,7 +73,7 @@ START_TEST(test_malformed) {
                 unsigned char value;
         } bad[] = {
                 {0, 'X'}, /* magic */
-                {4, 2}, /* version */
+                {4, 1}, /* version (1: before the reply sent headers first) */
                 {8, 3}, /* kind */
                 {12, 3}, /* n_secrets beyond the message */
                 {50, 1}, /* reserved */

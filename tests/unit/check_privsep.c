@@ -11,12 +11,14 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/inotify.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "request/config.h"
 #include "fetch/credfile.h"
 #include "fetch/privsep.h"
+#include "fetch/store.h"
 #include "fetch/syscall_filter.h"
 #include "unit.h"
 
@@ -139,6 +141,114 @@ START_TEST(test_child_failure_reported) {
 }
 END_TEST
 
+/* The fetcher's child for a request that names only the store opens no credential file of a
+ * network backend (nor makes Vault's token cache): inotify sees no open of the one configured.
+ * The same configuration with a request that names the Vault backend does open it. */
+static int fetch_and_count_opens(const char *dir, const char *backend, const char *path) {
+        char json[1024], store_dir[128], key[128];
+        snprintf(store_dir, sizeof store_dir, "%s/store", dir);
+        snprintf(key, sizeof key, "%s/store.key", dir);
+        snprintf(
+                json, sizeof json,
+                "{\"state_dir\": \"%s\", \"fetcher\": {\"uid\": %d, \"gid\": %d},"
+                " \"backends\": {\"v\": {\"type\": \"vault\", \"address\": \"https://127.0.0.1:1\","
+                " \"ca_file\": \"%s\"}, \"s\": {\"type\": \"store\", \"dir\": \"%s\","
+                " \"key_file\": \"%s\"}}}",
+                dir, FETCH_UID, FETCH_GID, cred_file, store_dir, key);
+        struct broker_config *cfg = NULL;
+        ck_assert_int_eq(config_parse(json, strlen(json), "test", &cfg), 0);
+        struct store st = {.dir = store_dir, .key_file = key};
+        ck_assert_int_eq(store_init(&st), 0);
+        _cleanup_secret_ struct secret *v = NULL;
+        ck_assert_int_eq(secret_new_copy("hello", 5, &v), 0);
+        ck_assert_int_eq(store_put(&st, "db", v), 0);
+
+        char name[] = "db", ref_text[64], be[16], p[64];
+        snprintf(ref_text, sizeof ref_text, "%s:%s", backend, path);
+        snprintf(be, sizeof be, "%s", backend);
+        snprintf(p, sizeof p, "%s", path);
+        struct secret_request sr = {.name = name, .ref_text = ref_text, .ref = {be, p}};
+        struct request req = {.secrets = &sr, .n_secrets = 1};
+        struct fetched_secret out[1] = {0};
+        int in = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+        ck_assert_int_ge(in, 0);
+        ck_assert_int_ge(inotify_add_watch(in, cred_file, IN_OPEN), 0);
+        int r = privsep_fetch_all(cfg, NULL, &req, out);
+        if (streq_ptr(backend, "s")) {
+                ck_assert_int_eq(r, 0);
+                ck_assert_uint_eq(secret_size(out[0].value), 5);
+                ck_assert(memcmp(secret_cdata(out[0].value), "hello", 5) == 0);
+        }
+        fetched_done(out, 1);
+        char buf[4096];
+        int opens = 0;
+        ssize_t n = read(in, buf, sizeof buf);
+        for (ssize_t off = 0; n > 0 && off < n;) {
+                const struct inotify_event *e = (const void *)(buf + off);
+                opens += (e->mask & IN_OPEN) != 0;
+                off += (ssize_t)sizeof *e + e->len;
+        }
+        close(in);
+        config_free(cfg);
+        return opens;
+}
+
+START_TEST(test_store_only_opens_no_credential) {
+        char dir[] = "/tmp/lbx-privsep-XXXXXX", cmd[128], tokens[64];
+        ck_assert_ptr_nonnull(mkdtemp(dir));
+        snprintf(cred_file, sizeof cred_file, "%s/cred", dir);
+        int cfd = open(cred_file, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        ck_assert_int_ge(cfd, 0);
+        close(cfd);
+        snprintf(tokens, sizeof tokens, "%s/tokens", dir);
+        ck_assert_int_eq(fetch_and_count_opens(dir, "s", "db"), 0);
+        ck_assert_int_eq(access(tokens, F_OK), -1); /* no token cache for the store */
+        ck_assert_int_ge(fetch_and_count_opens(dir, "v", "secret/x"), 1);
+        ck_assert_int_eq(access(tokens, F_OK), 0);
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+        ck_assert_int_eq(system(cmd), 0);
+}
+END_TEST
+
+/* A reply's round trip: every header first, then the values (one larger than a chunk), an
+ * optional secret absent between them; each value and its metadata arrive where they belong. */
+START_TEST(test_reply_round_trip) {
+        static char big[40000];
+        memset(big, 'z', sizeof big);
+        char n0[] = "a", n1[] = "b", n2[] = "c", r0[] = "s:a", r1[] = "s:b", r2[] = "s:c";
+        struct secret_request sr[3] = {{.name = n0, .ref_text = r0},
+                                       {.name = n1, .ref_text = r1, .optional = true},
+                                       {.name = n2, .ref_text = r2}};
+        struct request req = {.secrets = sr, .n_secrets = 3};
+        struct fetched_secret in[3] = {
+                {.version = (char *)"7"}, {0}, {.has_mode = true, .mode = 0440}};
+        ck_assert_int_eq(secret_new_copy("hello", 5, &in[0].value), 0);
+        ck_assert_int_eq(secret_new_copy(big, sizeof big, &in[2].value), 0);
+        int sv[2];
+        ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
+        int sndbuf = 1 << 20;
+        (void)setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof sndbuf);
+        ck_assert_int_eq(privsep_send_reply(sv[0], &req, in, 0, NULL), 0);
+        struct fetched_secret out[3] = {0};
+        int status = 1;
+        const char *why = NULL;
+        ck_assert_int_eq(privsep_receive_reply(sv[1], &req, out, &status, &why), 0);
+        ck_assert_int_eq(status, 0);
+        ck_assert_str_eq(out[0].version, "7");
+        ck_assert_uint_eq(secret_size(out[0].value), 5);
+        ck_assert(memcmp(secret_cdata(out[0].value), "hello", 5) == 0);
+        ck_assert_ptr_null(out[1].value);
+        ck_assert(out[2].has_mode && out[2].mode == 0440);
+        ck_assert_uint_eq(secret_size(out[2].value), sizeof big);
+        ck_assert(memcmp(secret_cdata(out[2].value), big, sizeof big) == 0);
+        in[0].version = NULL;
+        fetched_done(in, 3);
+        fetched_done(out, 3);
+        close(sv[0]);
+        close(sv[1]);
+}
+END_TEST
+
 /* ---- an architecture without a filter ---------------------------------------------------- */
 
 static int ran(void *userdata) {
@@ -211,9 +321,11 @@ Suite *make_suite(void) {
         tcase_set_tags(tc, "seccomp");
         unit_add_root_kernel_test(tc, test_child_confined);
         unit_add_root_kernel_test(tc, test_child_failure_reported);
+        unit_add_root_kernel_test(tc, test_store_only_opens_no_credential);
         suite_add_tcase(s, tc);
         tc = tcase_create("unfiltered");
         tcase_add_test(tc, test_unfilterable_refused);
+        tcase_add_test(tc, test_reply_round_trip);
         unit_add_root_test(tc, test_opt_out_runs_unfiltered);
         suite_add_tcase(s, tc);
         return s;

@@ -141,6 +141,27 @@ START_TEST(test_read_wrong_size) {
 }
 END_TEST
 
+/* A size no tmpfs of the broker's holds is refused before memory is set aside for it. */
+START_TEST(test_read_huge_size) {
+        make_dir();
+        lay_out_good();
+        struct manifest m = {.version = 1, .generation = 1, .n_entries = 1};
+        strcpy(m.container, "c1");
+        m.entries = calloc(2, sizeof *m.entries);
+        strcpy(m.entries[0].name, "db");
+        strcpy(m.entries[0].file, "db");
+        m.entries[0].size = 1ULL << 40;
+        m.entries[0].mode = 0400;
+        char *text;
+        ck_assert_int_eq(manifest_format(&m, &text), 0);
+        put_str(MANIFEST_FILE, text);
+        free(text);
+        free(m.entries);
+        expect_read_error("/db): the manifest says 1099511627776 bytes, more than any tmpfs");
+        remove_dir();
+}
+END_TEST
+
 START_TEST(test_read_symlink) {
         make_dir();
         lay_out_good();
@@ -558,6 +579,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_read_good);
         tcase_add_test(tc, test_read_tampered);
         tcase_add_test(tc, test_read_wrong_size);
+        tcase_add_test(tc, test_read_huge_size);
         tcase_add_test(tc, test_read_symlink);
         tcase_add_test(tc, test_read_fifo);
         tcase_add_test(tc, test_read_missing_file);

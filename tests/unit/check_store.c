@@ -194,6 +194,48 @@ START_TEST(test_tampered) {
 }
 END_TEST
 
+/* A batch: each name's own result, the values of the others, all in one arena. */
+START_TEST(test_batch) {
+        init_store();
+        char big[5000];
+        memset(big, 'b', sizeof big - 1);
+        big[sizeof big - 1] = '\0';
+        put("db", "hello");
+        put("api", "s3cr3t");
+        put("empty", "");
+        put("big", big);
+        put("bad", "tampered");
+        char p[256];
+        sealed_path("bad", p);
+        int fd = open(p, O_RDWR | O_CLOEXEC);
+        ck_assert_int_eq(pwrite(fd, "X", 1, HEADER + 2), 1);
+        close(fd);
+        const char *names[] = {"db", "missing", "api", "../x", "bad", "empty", "big"};
+        const int want[] = {0, -ENOENT, 0, -EINVAL, -EBADMSG, 0, 0};
+        const char *values[] = {"hello", NULL, "s3cr3t", NULL, NULL, "", big};
+        struct secret *v[ARRAY_SIZE(names)];
+        int errs[ARRAY_SIZE(names)];
+        ck_assert_int_eq(store_get_batch(&st, names, ARRAY_SIZE(names), v, errs), 0);
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++) {
+                ck_assert_msg(errs[i] == want[i], "%s: %d", names[i], errs[i]);
+                if (!values[i]) {
+                        ck_assert_ptr_null(v[i]);
+                        continue;
+                }
+                ck_assert_uint_eq(secret_size(v[i]), strlen(values[i]));
+                ck_assert(memcmp(secret_cdata(v[i]), values[i], strlen(values[i])) == 0);
+                ck_assert(secret_is_locked(v[i]) || geteuid() != 0);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                v[i] = secret_free(v[i]);
+        /* What fails them all: no value, whatever errs says. */
+        ck_assert_int_eq(unlink(key_file), 0);
+        ck_assert_int_eq(store_get_batch(&st, names, ARRAY_SIZE(names), v, errs), -ENOKEY);
+        for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+                ck_assert_ptr_null(v[i]);
+}
+END_TEST
+
 START_TEST(test_truncated_or_extended) {
         init_store();
         char p[256];
@@ -603,6 +645,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_missing_and_bad_names);
         tcase_add_test(tc, test_tampered);
         tcase_add_test(tc, test_truncated_or_extended);
+        tcase_add_test(tc, test_batch);
         tcase_add_test(tc, test_renamed);
         tcase_add_test(tc, test_wrong_key);
         tcase_add_test(tc, test_key_checks);
