@@ -2,11 +2,15 @@
 /*
  * lbx-bench-fetch — the broker's own fetch of one request, without a container (make bench).
  *
- *   lbx-bench-fetch [--privsep] [-v]... CONFIG NAME=REF...
+ *   lbx-bench-fetch [--privsep | --agent] [-v]... CONFIG NAME=REF...
  *
  * Loads CONFIG as the broker does, builds the request from io.lockbox.secret.NAME=REF as if
  * they were annotations, and fetches it with backend_fetch_all(), the code the hook runs (in
- * the fetch child that privsep_fetch_all() forks with --privsep, exactly as the hook does).
+ * the fetch child that privsep_fetch_all() forks with --privsep, exactly as the hook does;
+ * through the warm fetch agent with --agent, as agent_fetch() does for a hook: the agent of
+ * CONFIG's state directory must be running already, as this program cannot start one (the
+ * agent is the broker executed again), and a fetch it cannot serve fails rather than falling
+ * back to the fetch child).
  * Nothing is placed: no tmpfs, no state, no audit line. Prints one line, the number of
  * secrets and of bytes fetched, never a value; -v, -v -v: the broker's info and debug lines. Exit 0
  * when every secret was fetched.
@@ -16,10 +20,12 @@
  * that what is timed is the broker's code and libraries, process start included, as curl's
  * time includes curl's start.
  */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fetch/agent_client.h"
 #include "fetch/backend.h"
 #include "request/config.h"
 #include "json.h"
@@ -28,8 +34,48 @@
 #include "fetch/privsep.h"
 #include "secret.h"
 
+/* Whether STATE_DIR/agent/agent.pid names a live lockbox-agent: agent_fetch() would otherwise
+ * start one by executing this program again. */
+static bool agent_running(const char *state_dir) {
+        char path[4096], comm[32] = "";
+        long pid = 0;
+        snprintf(path, sizeof path, "%s/agent/agent.pid", state_dir);
+        FILE *f = fopen(path, "re");
+        if (f) {
+                if (fscanf(f, "%ld", &pid) != 1)
+                        pid = 0;
+                fclose(f);
+        }
+        if (pid <= 0 || kill((pid_t)pid, 0) < 0)
+                return false;
+        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
+        f = fopen(path, "re");
+        if (f) {
+                if (!fgets(comm, sizeof comm, f))
+                        comm[0] = 0;
+                fclose(f);
+        }
+        return strcmp(comm, "lockbox-agent\n") == 0;
+}
+
+static int fetch(const struct broker_config *cfg, const struct role *role,
+                 const struct request *req, struct fetched_secret *out, int mode) {
+        if (mode == 1)
+                return privsep_fetch_all(cfg, role, req, out);
+        if (mode == 0)
+                return backend_fetch_all(cfg, role, req, out);
+        if (!agent_running(cfg->state_dir)) {
+                log_error("no agent runs for %s (a hook starts one)", cfg->state_dir);
+                return -ESRCH;
+        }
+        int r = agent_fetch(cfg, role, req, out);
+        if (r == AGENT_UNAVAILABLE)
+                log_error("the agent did not serve the request (-v says why)");
+        return r == AGENT_UNAVAILABLE ? -EAGAIN : r;
+}
+
 int main(int argc, char **argv) {
-        bool privsep = false;
+        int mode = 0; /* 0: in process, 1: --privsep, 2: --agent */
         int a = 1;
 
         log_open("lbx-bench-fetch");
@@ -40,7 +86,9 @@ int main(int argc, char **argv) {
         int verbose = 0;
         for (; a < argc && argv[a][0] == '-'; a++) {
                 if (strcmp(argv[a], "--privsep") == 0)
-                        privsep = true;
+                        mode = 1;
+                else if (strcmp(argv[a], "--agent") == 0)
+                        mode = 2;
                 else if (strcmp(argv[a], "-v") == 0)
                         verbose++;
                 else
@@ -50,7 +98,8 @@ int main(int argc, char **argv) {
                       : verbose    ? LOG_LEVEL_INFO
                                    : LOG_LEVEL_WARNING);
         if (argc - a < 2) {
-                fputs("usage: lbx-bench-fetch [--privsep] [-v]... CONFIG NAME=REF...\n", stderr);
+                fputs("usage: lbx-bench-fetch [--privsep | --agent] [-v]... CONFIG NAME=REF...\n",
+                      stderr);
                 return 2;
         }
 
@@ -88,8 +137,7 @@ int main(int argc, char **argv) {
                 request_done(&req);
                 return 1;
         }
-        int r = privsep ? privsep_fetch_all(cfg, role, &req, out)
-                        : backend_fetch_all(cfg, role, &req, out);
+        int r = fetch(cfg, role, &req, out, mode);
         size_t n = 0, bytes = 0;
         if (r >= 0)
                 for (size_t i = 0; i < req.n_secrets; i++)
