@@ -7,10 +7,9 @@
  * Loads CONFIG as the broker does, builds the request from io.lockbox.secret.NAME=REF as if
  * they were annotations, and fetches it with backend_fetch_all(), the code the hook runs (in
  * the fetch child that privsep_fetch_all() forks with --privsep, exactly as the hook does;
- * through the warm fetch agent with --agent, as agent_fetch() does for a hook: the agent of
- * CONFIG's state directory must be running already, as this program cannot start one (the
- * agent is the broker executed again), and a fetch it cannot serve fails rather than falling
- * back to the fetch child).
+ * through the fetch agent with --agent, as agent_fetch() does for a hook, starting the agent when
+ * none runs (see agent_main), and failing rather than falling back to the fetch child when
+ * the agent does not serve).
  * Nothing is placed: no tmpfs, no state, no audit line. Prints one line, the number of
  * secrets and of bytes fetched, never a value; -v, -v -v: the broker's info and debug lines. Exit 0
  * when every secret was fetched.
@@ -20,11 +19,11 @@
  * that what is timed is the broker's code and libraries, process start included, as curl's
  * time includes curl's start.
  */
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
 #include "fetch/agent_client.h"
 #include "fetch/backend.h"
 #include "request/config.h"
@@ -34,28 +33,27 @@
 #include "fetch/privsep.h"
 #include "secret.h"
 
-/* Whether STATE_DIR/agent/agent.pid names a live lockbox-agent: agent_fetch() would otherwise
- * start one by executing this program again. */
-static bool agent_running(const char *state_dir) {
-        char path[4096], comm[32] = "";
-        long pid = 0;
-        snprintf(path, sizeof path, "%s/agent/agent.pid", state_dir);
-        FILE *f = fopen(path, "re");
-        if (f) {
-                if (fscanf(f, "%ld", &pid) != 1)
-                        pid = 0;
-                fclose(f);
+/* Started by agent_fetch() as a hook starts the agent (agent_spawn.c: this executable again,
+ * as `--config FILE --state-dir DIR [-v]... agent`): the broker's own `agent` command, from the
+ * same objects. The agent checks that its clients run the same executable (agent_digest.c), so
+ * the agent of this program is this program. */
+static int agent_main(int argc, char **argv) {
+        struct broker_ctx ctx = {0};
+        int a = 1;
+        for (; a + 1 < argc && argv[a][0] == '-'; a++) {
+                if (strcmp(argv[a], "--config") == 0)
+                        ctx.config_path = argv[++a];
+                else if (strcmp(argv[a], "--state-dir") == 0)
+                        ctx.state_dir_override = argv[++a];
+                else if (strcmp(argv[a], "-v") == 0)
+                        ctx.verbose++;
+                else
+                        return 2;
         }
-        if (pid <= 0 || kill((pid_t)pid, 0) < 0)
-                return false;
-        snprintf(path, sizeof path, "/proc/%ld/comm", pid);
-        f = fopen(path, "re");
-        if (f) {
-                if (!fgets(comm, sizeof comm, f))
-                        comm[0] = 0;
-                fclose(f);
-        }
-        return strcmp(comm, "lockbox-agent\n") == 0;
+        log_set_level(ctx.verbose >= 2 ? LOG_LEVEL_DEBUG
+                      : ctx.verbose    ? LOG_LEVEL_INFO
+                                       : LOG_LEVEL_WARNING);
+        return cmd_agent(&ctx, argc - a, argv + a);
 }
 
 static int fetch(const struct broker_config *cfg, const struct role *role,
@@ -64,10 +62,6 @@ static int fetch(const struct broker_config *cfg, const struct role *role,
                 return privsep_fetch_all(cfg, role, req, out);
         if (mode == 0)
                 return backend_fetch_all(cfg, role, req, out);
-        if (!agent_running(cfg->state_dir)) {
-                log_error("no agent runs for %s (a hook starts one)", cfg->state_dir);
-                return -ESRCH;
-        }
         int r = agent_fetch(cfg, role, req, out);
         if (r == AGENT_UNAVAILABLE)
                 log_error("the agent did not serve the request (-v says why)");
@@ -78,11 +72,14 @@ int main(int argc, char **argv) {
         int mode = 0; /* 0: in process, 1: --privsep, 2: --agent */
         int a = 1;
 
-        log_open("lbx-bench-fetch");
+        const bool agent = argc > 1 && strcmp(argv[argc - 1], "agent") == 0;
+        log_open(agent ? "lockbox-broker" : "lbx-bench-fetch");
         if (secure_init() < 0) {
                 log_error("cannot initialise (libsodium or process hardening)");
                 return 1;
         }
+        if (agent)
+                return agent_main(argc, argv);
         int verbose = 0;
         for (; a < argc && argv[a][0] == '-'; a++) {
                 if (strcmp(argv[a], "--privsep") == 0)

@@ -29,25 +29,29 @@
 #          peak (VmHWM) after a fresh agent fetched the 100 secrets of the fetch row.
 
 AGENT_START_VARIANTS=(agent_warm_1 agent_warm agent_cold_1 agent_cold)
-AGENT_FETCH_VARIANTS=(agent)
+AGENT_FETCH_VARIANTS=(agent agent_cold)
 AGENT_BURST_VARIANTS=(a aw)
 AGENT_RSS_VARIANTS=(broker_agent agent_100)
 
-# agent_pid: the pid of the running agent of $STATE_AGENT (comm lockbox-agent), or false.
+# agent_pid [STATE_DIR]: the pid of the running agent of STATE_DIR (default $STATE_AGENT; comm
+# lockbox-agent), or false.
 agent_pid() {
     local pid comm
-    read -r pid 2>/dev/null <"$STATE_AGENT/agent/agent.pid" || return 1
+    read -r pid 2>/dev/null <"${1:-$STATE_AGENT}/agent/agent.pid" || return 1
     read -r comm 2>/dev/null <"/proc/$pid/comm" || return 1
     [ "$comm" = lockbox-agent ] || return 1
     echo "$pid"
 }
 
-# agent_stop: end the running agent (TERM, KILL after 5 s) and wait until it is gone.
+# agent_stop [STATE_DIR]: end its running agent (TERM, KILL after 5 s), wait until it is gone.
 agent_stop() {
-    local pid i
-    AGENT_WARM=
+    local pid i w kept=
     AGENT_PID=
-    pid=$(agent_pid) || return 0
+    pid=$(agent_pid "$@") || return 0
+    for w in $AGENT_WARM; do
+        [ "${w%%:*}" = "$pid" ] || kept="$kept $w"
+    done
+    AGENT_WARM=$kept
     kill -TERM "$pid" 2>/dev/null || return 0
     for ((i = 0; i < 500; i++)); do
         [ -e "/proc/$pid" ] || return 0
@@ -82,24 +86,28 @@ agent_ensure() {
     AGENT_PID=$pid
 }
 
-# agent_served WHAT: the sample was served by the agent of agent_ensure (warm) or, after
-# agent_stop, by a new one (cold), still running.
+# agent_served WHAT [STATE_DIR]: the sample was served by the agent of agent_ensure (warm) or,
+# after agent_stop, by a new one (cold), still running.
 agent_served() {
     local pid
-    pid=$(agent_pid) || die "agent: $1: no agent runs after the sample (the hook fell back?)"
+    pid=$(agent_pid "${@:2}") || die "agent: $1: no agent runs after the sample (the hook fell back?)"
     if [ "${AGENT_PID:-}" ]; then
         [ "$pid" = "$AGENT_PID" ] || die "agent: $1: served by agent $pid, not the warm $AGENT_PID"
     fi
     AGENT_PID=
 }
 
+# agent_config SRC DST STATE_DIR: SRC with the agent on (and never idle during the bench) and
+# its own state directory.
 agent_config() {
-    "$PY" - "$CFG" "$CFG_AGENT" "$STATE_AGENT" "$T/log/audit-agent.log" <<'EOF'
+    "$PY" - "$@" <<'EOF'
 import json, os, sys
-src, dst, state, audit = sys.argv[1:]
+src, dst, state = sys.argv[1:]
 with open(src) as f:
     c = json.load(f)
-c["state_dir"], c["audit_log"] = state, audit
+c["state_dir"] = state
+if "audit_log" in c:
+    c["audit_log"] = state + "-audit.log"
 c["agent"] = {"enabled": True, "idle_s": 3600}
 fd = os.open(dst, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
 with os.fdopen(fd, "w") as f:
@@ -112,14 +120,16 @@ agent_setup() {
     local b ann args h2_1_ann h2_ann i
     CFG_AGENT=$T/etc/broker-agent.json
     STATE_AGENT=$T/run/lockbox-agent
-    agent_config
+    agent_config "$CFG" "$CFG_AGENT" "$STATE_AGENT"
+    FETCH_AGENT_CFG=$T/etc/fetch-agent.json
+    FETCH_AGENT_STATE=$T/run/fetch-agent
+    agent_config "$T/etc/fetch-nginx.json" "$FETCH_AGENT_CFG" "$FETCH_AGENT_STATE"
     AGENT_HOOKS=$(CFG=$CFG_AGENT hooks_lockbox "$BROKER")
     mapfile -t args < <(readfds 1)
     for b in vault_h2 nginx vault; do
         ann=$(annotations io.lockbox.secret "$b:secret/bench/s%03d#value" 1)
         bundle "agent-up-$b" "$AGENT_HOOKS" "$ann" /lockbox-shim -- /bin/lbx-testapp "${args[@]}"
     done
-    mapfile -t AGENT_REFS100 < <(for i in $(seq -w 1 100); do echo "s$i=nginx:secret/bench/s$i#value"; done)
     h2_1_ann=$(annotations io.lockbox.secret 'vault_h2:secret/bench/s%03d#value' 1)
     h2_ann=$(annotations io.lockbox.secret 'vault_h2:secret/bench/s%03d#value' 10)
     AGENT_VAULT_ANN=$(annotations io.lockbox.secret 'vault:secret/bench/s%03d#value' 10)
@@ -140,6 +150,8 @@ agent_setup() {
 agent_cleanup() {
     [ -n "${CFG_AGENT:-}" ] || return 0
     lbx_stop_all "$RUNC_ROOT" "$STATE_AGENT" "$BROKER" "$CFG_AGENT"
+    agent_stop
+    agent_stop "$FETCH_AGENT_STATE"
 }
 
 # 1. Container start.
@@ -167,28 +179,38 @@ agent_start_rows() {
     part_row "whole/part: 10 Vault secrets, no agent ÷ warm agent (HTTP/2 front)" start h2 agent_warm
 }
 
-# 2. Fetching 100 secrets through a warm agent.
+# 2. Fetching 100 secrets through the agent: lbx-bench-fetch --agent, a hook's request to the
+# agent of its configuration (that of fetch-nginx.json with the agent on: the same server, token
+# file and 100 references as the rows of fetch.sh). The agent checks that its clients run its
+# executable, so this agent is lbx-bench-fetch started as a hook starts one, running the broker's
+# `agent` command from the same objects (tests/bench/fetch.c).
+fetch_agent_run() {
+    quiet "$FETCH" --agent "$FETCH_AGENT_CFG" "${REFS100[@]}"
+}
 fetch_agent_before() {
     local pid
-    pid=$(agent_pid) || pid=
-    if [ -z "$pid" ] || [[ " $AGENT_WARM " != *" $pid:nginx100 "* ]]; then
-        agent_ensure nginx
-        pid=$AGENT_PID
-        FETCH_SHOW=1 fetch_agent >"$T/log/fetch.out" 2>"$T/log/fetch.err" ||
+    pid=$(agent_pid "$FETCH_AGENT_STATE") || pid=
+    if [ -z "$pid" ] || [[ " $AGENT_WARM " != *" $pid:fetch "* ]]; then
+        "$FETCH" --agent -v "$FETCH_AGENT_CFG" "${REFS100[@]}" >"$T/log/fetch.out" 2>"$T/log/fetch.err" ||
             die "fetch through the agent failed: $(tail -n 3 "$T/log/fetch.err")"
         grep -q '^fetched 100 of 100 ' "$T/log/fetch.out" || die "fetch through the agent: $(cat "$T/log/fetch.out")"
-        AGENT_WARM="$AGENT_WARM $pid:nginx100"
+        pid=$(agent_pid "$FETCH_AGENT_STATE") || die "fetch: no agent runs after a fetch through it"
+        AGENT_WARM="$AGENT_WARM $pid:fetch"
     fi
-    AGENT_PID=$(agent_pid)
+    AGENT_PID=$pid
 }
-fetch_agent() { quiet "$FETCH" --agent "$CFG_AGENT" "${AGENT_REFS100[@]}"; }
-fetch_agent_after() { agent_served "fetch of 100"; }
+fetch_agent() { fetch_agent_run; }
+fetch_agent_after() { agent_served "fetch of 100, warm" "$FETCH_AGENT_STATE"; }
+fetch_agent_cold_before() { agent_stop "$FETCH_AGENT_STATE"; }
+fetch_agent_cold() { fetch_agent_run; }
+fetch_agent_cold_after() { agent_served "fetch of 100, cold" "$FETCH_AGENT_STATE"; }
 
 agent_fetch_rows() {
-    ratio_row "lockbox's fetch through a **warm agent** → nginx (lbx-bench-fetch --agent: a hook's request; the agent's HTTP/2 connection open)" \
+    ratio_row "lockbox's fetch through a **warm agent** → nginx (lbx-bench-fetch --agent: a hook's request, process start included; the agent's HTTP/2 connection open)" \
         fetch agent curl "" "<=" 1.0
-    ratio_row "the same through the agent ÷ lockbox's fetch in its privsep child, as the hook without agent" \
-        fetch agent lockbox_privsep "" "" "" "(comparison)"
+    ratio_row "the same, cold agent (stopped before: the fetch starts it, it connects)" \
+        fetch agent_cold curl "" "" "" "(comparison)"
+    part_row "whole/part: cold agent ÷ warm agent" fetch agent_cold agent
 }
 
 # 4. Bursts through the agent: stopped before each (cold), or warm.
@@ -247,6 +269,8 @@ EOF
     chmod 0755 "$T/bin/broker-rss-agent"
     bundle rss-agent "$(CFG=$CFG_AGENT hooks_lockbox "$T/bin/broker-rss-agent")" "$AGENT_VAULT_ANN" \
         /lockbox-shim -- /bin/true
+    bundle rss-agent100 "$AGENT_HOOKS" "$(annotations io.lockbox.secret 'nginx:secret/bench/s%03d#value' 100)" \
+        /lockbox-shim -- /bin/true
     AGENT_RSS_READY=1
 }
 mem_broker_agent_before() {
@@ -255,16 +279,18 @@ mem_broker_agent_before() {
 }
 mem_broker_agent() { run_ctr rss-agent "rss-agent-r$1"; }
 mem_broker_agent_after() { agent_served "the hook's RSS"; }
-# A fresh agent (started by a hook asking for one secret from nginx), then the 100 secrets of
-# section 2 through it: its peak RSS from the kernel (VmHWM, what ru_maxrss reports at exit).
+# A fresh agent, started by a container asking for the 100 secrets of section 2 (nginx's
+# recorded replies, a token file): its peak RSS from the kernel (VmHWM, what ru_maxrss reports
+# at exit) once it has fetched them.
 mem_agent_100_before() {
+    agent_rss_setup
     agent_stop
-    agent_ensure nginx
 }
 mem_agent_100() {
-    "$FETCH" --agent "$CFG_AGENT" "${AGENT_REFS100[@]}" >/dev/null 2>"$T/log/rss.err" ||
-        die "agent_100: the fetch through the agent failed: $(tail -n 3 "$T/log/rss.err")"
+    run_ctr rss-agent100 "rss-agent100-r$1" || die "agent_100: runc run failed: $(tail -n 3 "$T/out/rss-agent100-r$1.err")"
+    AGENT_PID=$(agent_pid) || die "agent_100: no agent runs after the container"
     awk '$1 == "VmHWM:" { print $2 / 1024 }' "/proc/$AGENT_PID/status" >>"$RES/rss.agent_100"
+    AGENT_PID=
 }
 mem_agent_100_after() { agent_served "the agent's RSS"; }
 
