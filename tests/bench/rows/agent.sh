@@ -255,6 +255,7 @@ agent_burst_rows() {
     count_row "AppRole logins per burst, agent started by the burst (one role)" burst.a.logins 1 "<=" 1
     count_row "TLS connections to the HTTP/2 front per burst, agent started by the burst" burst.a.connections 1 "<=" 2
     count_row "AppRole logins per burst, warm agent (its token from an earlier burst)" burst.aw.logins "" "" "" "(reference)"
+    count_row "requests to the HTTP/2 front per burst, agent started by the burst" burst.a.front_requests "" "" "" "(reference)"
     count_row "TLS connections to the HTTP/2 front per burst, warm agent (the connection it keeps)" \
         burst.aw.connections 1 "" "" "(reference)"
 }

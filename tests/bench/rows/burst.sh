@@ -64,6 +64,8 @@ burst_failures() {
     [ "$2" -lt 0 ] || echo "$BURST_FAILED" >>"$RES/burst.$1.failed"
 }
 
+# burst_counts KIND ROUND: KIND v is the test server's burst; any other, a burst through the
+# HTTP/2 front (h, and the agent's of rows/agent.sh).
 burst_counts() {
     local k=$1 r=$2 l1 c1 q1 u1 conns resumed logins reqs h2
     u1=$(vault_cpu_ms)
@@ -79,10 +81,10 @@ burst_counts() {
     else
         [ "$h2" = "$reqs" ] || die "the HTTP/2 front answered $((reqs - h2)) of $reqs requests of a burst in HTTP/1"
         [ "$logins" = $((l1 - L0)) ] || die "nginx logged $logins logins, the test server counted $((l1 - L0))"
-        echo "$conns" >>"$RES/burst.h.connections"
-        echo "$resumed" >>"$RES/burst.h.resumed"
-        echo "$reqs" >>"$RES/burst.h.front_requests"
-        echo $((c1 - C0)) >>"$RES/burst.h.upstream"
+        echo "$conns" >>"$RES/burst.$k.connections"
+        echo "$resumed" >>"$RES/burst.$k.resumed"
+        echo "$reqs" >>"$RES/burst.$k.front_requests"
+        echo $((c1 - C0)) >>"$RES/burst.$k.upstream"
     fi
 }
 
