@@ -117,7 +117,7 @@ EOF
 
 # agent_setup: the configuration, the bundles of the groups that run, each checked once.
 agent_setup() {
-    local b ann args h2_1_ann h2_ann i
+    local b ann args h2_1_ann h2_ann
     CFG_AGENT=$T/etc/broker-agent.json
     STATE_AGENT=$T/run/lockbox-agent
     agent_config "$CFG" "$CFG_AGENT" "$STATE_AGENT"
