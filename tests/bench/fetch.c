@@ -2,11 +2,14 @@
 /*
  * lbx-bench-fetch — the broker's own fetch of one request, without a container (make bench).
  *
- *   lbx-bench-fetch [--privsep] [-v]... CONFIG NAME=REF...
+ *   lbx-bench-fetch [--privsep | --agent] [-v]... CONFIG NAME=REF...
  *
  * Loads CONFIG as the broker does, builds the request from io.lockbox.secret.NAME=REF as if
  * they were annotations, and fetches it with backend_fetch_all(), the code the hook runs (in
- * the fetch child that privsep_fetch_all() forks with --privsep, exactly as the hook does).
+ * the fetch child that privsep_fetch_all() forks with --privsep, exactly as the hook does;
+ * through the fetch agent with --agent, as agent_fetch() does for a hook, starting the agent when
+ * none runs (see agent_main), and failing rather than falling back to the fetch child when
+ * the agent does not serve).
  * Nothing is placed: no tmpfs, no state, no audit line. Prints one line, the number of
  * secrets and of bytes fetched, never a value; -v, -v -v: the broker's info and debug lines. Exit 0
  * when every secret was fetched.
@@ -20,6 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cmd/cmd.h"
+#include "fetch/agent_client.h"
 #include "fetch/backend.h"
 #include "request/config.h"
 #include "json.h"
@@ -28,19 +33,59 @@
 #include "fetch/privsep.h"
 #include "secret.h"
 
+/* Started by agent_fetch() as a hook starts the agent (agent_spawn.c: this executable again,
+ * as `--config FILE --state-dir DIR [-v]... agent`): the broker's own `agent` command, from the
+ * same objects. The agent checks that its clients run the same executable (agent_digest.c), so
+ * the agent of this program is this program. */
+static int agent_main(int argc, char **argv) {
+        struct broker_ctx ctx = {0};
+        int a = 1;
+        for (; a + 1 < argc && argv[a][0] == '-'; a++) {
+                if (strcmp(argv[a], "--config") == 0)
+                        ctx.config_path = argv[++a];
+                else if (strcmp(argv[a], "--state-dir") == 0)
+                        ctx.state_dir_override = argv[++a];
+                else if (strcmp(argv[a], "-v") == 0)
+                        ctx.verbose++;
+                else
+                        return 2;
+        }
+        log_set_level(ctx.verbose >= 2 ? LOG_LEVEL_DEBUG
+                      : ctx.verbose    ? LOG_LEVEL_INFO
+                                       : LOG_LEVEL_WARNING);
+        return cmd_agent(&ctx, argc - a, argv + a);
+}
+
+static int fetch(const struct broker_config *cfg, const struct role *role,
+                 const struct request *req, struct fetched_secret *out, int mode) {
+        if (mode == 1)
+                return privsep_fetch_all(cfg, role, req, out);
+        if (mode == 0)
+                return backend_fetch_all(cfg, role, req, out);
+        int r = agent_fetch(cfg, role, req, out);
+        if (r == AGENT_UNAVAILABLE)
+                log_error("the agent did not serve the request (-v says why)");
+        return r == AGENT_UNAVAILABLE ? -EAGAIN : r;
+}
+
 int main(int argc, char **argv) {
-        bool privsep = false;
+        int mode = 0; /* 0: in process, 1: --privsep, 2: --agent */
         int a = 1;
 
-        log_open("lbx-bench-fetch");
+        const bool agent = argc > 1 && strcmp(argv[argc - 1], "agent") == 0;
+        log_open(agent ? "lockbox-broker" : "lbx-bench-fetch");
         if (secure_init() < 0) {
                 log_error("cannot initialise (libsodium or process hardening)");
                 return 1;
         }
+        if (agent)
+                return agent_main(argc, argv);
         int verbose = 0;
         for (; a < argc && argv[a][0] == '-'; a++) {
                 if (strcmp(argv[a], "--privsep") == 0)
-                        privsep = true;
+                        mode = 1;
+                else if (strcmp(argv[a], "--agent") == 0)
+                        mode = 2;
                 else if (strcmp(argv[a], "-v") == 0)
                         verbose++;
                 else
@@ -50,7 +95,8 @@ int main(int argc, char **argv) {
                       : verbose    ? LOG_LEVEL_INFO
                                    : LOG_LEVEL_WARNING);
         if (argc - a < 2) {
-                fputs("usage: lbx-bench-fetch [--privsep] [-v]... CONFIG NAME=REF...\n", stderr);
+                fputs("usage: lbx-bench-fetch [--privsep | --agent] [-v]... CONFIG NAME=REF...\n",
+                      stderr);
                 return 2;
         }
 
@@ -88,8 +134,7 @@ int main(int argc, char **argv) {
                 request_done(&req);
                 return 1;
         }
-        int r = privsep ? privsep_fetch_all(cfg, role, &req, out)
-                        : backend_fetch_all(cfg, role, &req, out);
+        int r = fetch(cfg, role, &req, out, mode);
         size_t n = 0, bytes = 0;
         if (r >= 0)
                 for (size_t i = 0; i < req.n_secrets; i++)

@@ -121,16 +121,21 @@ chmod 0700 "$T/etc"
 mkdir -p "$T/run"
 mount -t tmpfs -o size=64m,mode=0755 lockbox-bench-run "$T/run"
 
-# Cleanup: containers, the broker's records (revoke stops watchers), servers, mounts, files.
+# Cleanup: containers, the broker's records (revoke stops watchers), fetch agents, servers,
+# mounts, files.
 cleanup() {
     local rc=$? p
     set +eE
     trap - ERR
     lbx_stop_all "$RUNC_ROOT" "$STATE" "$BROKER" "$CFG"
+    agent_cleanup
+    for p in $(our_agents); do
+        kill -TERM "$p" 2>/dev/null
+    done
     for p in "${BG_PIDS[@]}"; do
         kill -TERM "$p" 2>/dev/null
     done
-    for p in "${BG_PIDS[@]}" $(our_watchers); do
+    for p in "${BG_PIDS[@]}" $(our_watchers) $(our_agents); do
         kill -KILL "$p" 2>/dev/null
         wait "$p" 2>/dev/null
     done

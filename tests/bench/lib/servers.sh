@@ -181,12 +181,14 @@ servers_nginx() {
 
 # servers_broker_config: the sealed store; the Vault test server (AppRole); the same through
 # the HTTP/2 front (AppRole); nginx's recorded replies (a token file and kv_version 2: static
-# files answer neither a login nor a mount lookup). One role.
+# files answer neither a login nor a mount lookup). One role. The agent off: the hooks of the
+# rows fetch in their own child, as before the agent; rows/agent.sh has its own configuration.
 servers_broker_config() {
     local i
     cat >"$CFG" <<EOF
 {"state_dir": "$STATE",
  "audit_log": "$T/log/audit.log",
+ "agent": {"enabled": false},
  "backends": {"store": {"type": "store", "dir": "$T/store", "key_file": "$T/etc/store.key"},
               "vault": {"type": "vault", "address": "$VAULT_ADDR", "ca_file": "$CA",
                         "auth": {"method": "approle", "role_id_file": "$T/etc/role-id",

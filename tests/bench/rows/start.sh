@@ -4,7 +4,8 @@
 # `true`, bare (twice: the A/A pair) and with lockbox's hooks asking for nothing, 10 store
 # secrets, 1 and 10 Vault secrets from the Python test server and from the same behind nginx's
 # HTTP/2 front, 10 from nginx's recorded replies, and the naive hook; references that show
-# what bounds a hook. The agent's variants (rows/agent.sh) run in the same rounds.
+# what bounds a hook. These hooks run with the agent off (lib/servers.sh); the agent's variants
+# (rows/agent.sh) run in the same rounds.
 
 start_setup() {
     local store_ann vault_ann vault1_ann h2_ann h2_1_ann nginx_ann naive_ann
@@ -81,25 +82,25 @@ start_table() {
     ratio_row "lockbox's hooks, no secret asked for (the broker reads config.json and leaves)" \
         start norequest bare 1 "" "" "(comparison)"
     ratio_row "lockbox, 10 store secrets (shim as entrypoint)" start store bare 1 "<=" 1.10
-    ratio_row "lockbox, 1 Vault secret, nginx HTTP/2 front of the test server (AppRole, token cached)" \
-        start h2_1 bare 1 "<=" 1.15
-    ratio_row "lockbox, 10 Vault secrets, nginx HTTP/2 front of the test server" start h2 bare 1 "<=" 1.25
-    ratio_row "lockbox, 1 Vault secret, Python test server (HTTP/1.1, TLS; AppRole, token cached)" \
+    ratio_row "lockbox, no agent (the hook's fetch child), 1 Vault secret, nginx HTTP/2 front of the test server (AppRole, token cached)" \
+        start h2_1 bare 1 "" "" "(no agent)"
+    ratio_row "lockbox, no agent, 10 Vault secrets, nginx HTTP/2 front of the test server" start h2 bare 1 "" "" "(no agent)"
+    ratio_row "lockbox, no agent, 1 Vault secret, Python test server (HTTP/1.1, TLS; AppRole, token cached)" \
         start vault1 bare 1 "" "" "(comparison)"
-    ratio_row "lockbox, 10 Vault secrets, Python test server" start vault bare 1 "" "" "(comparison)"
-    ratio_row "lockbox, 10 Vault-shaped secrets, nginx's recorded replies (HTTP/2; token file)" \
+    ratio_row "lockbox, no agent, 10 Vault secrets, Python test server" start vault bare 1 "" "" "(comparison)"
+    ratio_row "lockbox, no agent, 10 Vault-shaped secrets, nginx's recorded replies (HTTP/2; token file)" \
         start nginx bare 1 "" "" "(comparison)"
     ratio_row "naive hook: bash + curl + jq + tmpfs, same 10 Vault secrets (test server), no shim" \
         start naive bare 1 "" "" "(comparison)"
     agent_start_rows
     part_row "whole/part: 10 store secrets ÷ hooks with no secret" start store norequest
-    part_row "whole/part: 10 Vault secrets ÷ 1 (HTTP/2 front)" start h2 h2_1
-    part_row "whole/part: 10 Vault secrets ÷ 1 (test server)" start vault vault1
+    part_row "whole/part: 10 Vault secrets ÷ 1 (HTTP/2 front, no agent)" start h2 h2_1
+    part_row "whole/part: 10 Vault secrets ÷ 1 (test server, no agent)" start vault vault1
     ref_row "reference: start and exit of a C program linked with libc alone" start.x_libc
     ref_row "reference: the same linked with jansson and libsodium (as the broker is)" start.x_nocurl
     ref_row "reference: the same with Debian's libcurl too (35 libraries; what the fetch child loads)" start.x_curl
     ref_row "reference: \`lockbox-broker --help\`" start.x_broker
     ref_row "reference: lockbox's fetch of the 10 Vault secrets alone → test server (token file)" start.x_fetch_fake
     ref_row "reference: lockbox's fetch of the 10 secrets alone → nginx's recorded replies" start.x_fetch_nginx
-    note "Each \`runc run\` includes create, the hooks (createRuntime, and poststop at delete), start, the process and delete. The lockbox containers run \`/lockbox-shim -- /bin/true\`, the others \`/bin/true\`. A lockbox container runs the broker twice (createRuntime, poststop). The Vault targets of DESIGN §12 are stated for a warm fetch agent; until it exists the hook's own fetch is what they judge. The HTTP/2 front is nginx terminating TLS (ALPN h2) and passing the requests to the Python test server over kept-alive connections: the connection pattern of a real Vault, the test server's answers; the Python test server alone speaks only HTTP/1.1."
+    note "Each \`runc run\` includes create, the hooks (createRuntime, and poststop at delete), start, the process and delete. The lockbox containers run \`/lockbox-shim -- /bin/true\`, the others \`/bin/true\`. A lockbox container runs the broker twice (createRuntime, poststop). The Vault targets of DESIGN §12 are stated for a warm fetch agent and judge the agent's rows; the rows marked \"no agent\" run with \`\"agent\": {\"enabled\": false}\`, their hooks fetching in a child of their own (libcurl loaded, a TLS connection, the token from the cache file). Warm agent: running and connected to the backend, its token in memory (started untimed when it is not); cold: stopped (untimed) before the sample, so that the sample's hook starts it and it connects and logs in. The HTTP/2 front is nginx terminating TLS (ALPN h2) and passing the requests to the Python test server over kept-alive connections: the connection pattern of a real Vault, the test server's answers; the Python test server alone speaks only HTTP/1.1."
 }
