@@ -8,12 +8,12 @@
 #include "macro.h"
 
 /*
- * A secret value. The bytes live in a sodium_malloc() buffer or a batch's arena (secret_new_batch):
- * guard pages around it, locked
- * in memory where RLIMIT_MEMLOCK allows (secret_is_locked() tells), excluded from core dumps,
- * wiped when freed. The type is opaque and its accessors return void pointers, so that the
- * compiler refuses to hand a value to a printf-style %s. A forked child sees zeros instead of
- * the bytes (MADV_WIPEONFORK) and must not free a value it inherited: it _exit()s.
+ * A secret value. The bytes live in a sodium_malloc() buffer or in a batch's arena
+ * (secret_new_batch): guard pages around it, locked in memory where RLIMIT_MEMLOCK allows
+ * (secret_is_locked() tells), excluded from core dumps, wiped when freed. The type is opaque and
+ * its accessors return void pointers, so that the compiler refuses to hand a value to a
+ * printf-style %s. A forked child sees zeros instead of the bytes (MADV_WIPEONFORK) and must not
+ * free a value it inherited: it _exit()s.
  */
 struct secret;
 
