@@ -50,11 +50,14 @@ static int store_fetch_batch(const struct fetch_batch *batch) {
                                 sr->name, sr->ref_text);
                 names[i] = sr->ref.path;
         }
+        /* A failure of the whole store (no directory, no key) is each secret's: an optional
+         * one is skipped, a required one fails, as when each was read on its own. */
         int r = store_get_batch(&st, names, n, values, errs);
-        if (r < 0)
-                return store_fetch_result(batch->secrets[0], r);
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
+                if (r < 0)
+                        errs[i] = r;
                 batch->out[i]->value = values[i]; /* fetched_done frees them on a failure */
+        }
         for (size_t i = 0; i < n; i++)
                 if ((r = store_fetch_result(batch->secrets[i], errs[i])) < 0)
                         return r;

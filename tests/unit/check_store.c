@@ -6,6 +6,8 @@
 #include <sodium.h>
 
 #include "cmd/cmd.h"
+#include "fetch/backend.h"
+#include "fetch/fetched.h"
 #include "request/config.h"
 #include "fdutil.h"
 #include "fetch/store.h"
@@ -634,6 +636,27 @@ START_TEST(test_cmd_no_store_backend) {
 }
 END_TEST
 
+/* The store itself missing (no directory, no key) with an optional secret first: the optional
+ * one is skipped and the required one after it still fails the fetch. */
+START_TEST(test_fetch_missing_store_optional_first) {
+        struct backend_config b = {
+                .name = "store", .type = "store", .store_dir = dir, .store_key_file = key_file};
+        struct broker_config cfg = {.backends = &b, .n_backends = 1};
+        struct secret_request srs[] = {
+                {.name = "opt",
+                 .ref_text = "store:opt",
+                 .ref = {.backend = "store", .path = "opt"},
+                 .optional = true},
+                {.name = "db", .ref_text = "store:db", .ref = {.backend = "store", .path = "db"}},
+        };
+        struct request req = {.secrets = srs, .n_secrets = ARRAY_SIZE(srs)};
+        struct fetched_secret out[ARRAY_SIZE(srs) + 1] = {0};
+        ck_assert_int_lt(backend_fetch_some(&cfg, NULL, &req, out, BACKEND_LOCAL), 0);
+        ck_assert_ptr_null(out[0].value);
+        ck_assert_ptr_null(out[1].value);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("store");
         TCase *tc = tcase_create("store");
@@ -646,6 +669,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_tampered);
         tcase_add_test(tc, test_truncated_or_extended);
         tcase_add_test(tc, test_batch);
+        tcase_add_test(tc, test_fetch_missing_store_optional_first);
         tcase_add_test(tc, test_renamed);
         tcase_add_test(tc, test_wrong_key);
         tcase_add_test(tc, test_key_checks);
