@@ -49,6 +49,7 @@ static int hook_pod_decide(const struct broker_config *cfg, const struct oci_sta
                            const struct oci_config *oc, const struct request *req,
                            const struct pod_identity *pod, const char *name) {
         char what[512];
+        struct audit_record rec = {.container = st->id, .name = name, .role = req->role};
         pod_describe(st->id, pod, what, sizeof what);
         switch (pod_decide(pod, req->containers, req->n_containers, pod_runs_shim(oc->args0))) {
         case POD_PLACE:
@@ -60,29 +61,19 @@ static int hook_pod_decide(const struct broker_config *cfg, const struct oci_sta
                 return EXIT_DONE;
         case POD_SKIP_NO_SHIM:
                 log_info("%s: its command is not lockbox-shim, nothing placed", what);
-                audit_write(cfg, &(struct audit_record){
-                                         .event = "skip",
-                                         .container = st->id,
-                                         .name = name,
-                                         .role = req->role,
-                                         .result = "skipped",
-                                         .reason = "its command is not lockbox-shim: a pod's "
-                                                   "container without the shim gets no secrets "
-                                                   "(name it in io.lockbox.containers to be "
-                                                   "refused instead)"});
+                rec.event = "skip", rec.result = "skipped";
+                rec.reason = "its command is not lockbox-shim: a pod's container without the "
+                             "shim gets no secrets (name it in io.lockbox.containers to be "
+                             "refused instead)";
+                audit_write(cfg, &rec);
                 return EXIT_DONE;
         case POD_REFUSE_NO_SHIM:
                 log_error("%s: named in io.lockbox.containers, but its command is not "
                           "lockbox-shim: it would hold the secrets' tmpfs for its life (refused)",
                           what);
-                audit_write(cfg, &(struct audit_record){
-                                         .event = "deny",
-                                         .container = st->id,
-                                         .name = name,
-                                         .role = req->role,
-                                         .result = "denied",
-                                         .reason = "named in io.lockbox.containers but does not "
-                                                   "run lockbox-shim"});
+                rec.event = "deny", rec.result = "denied";
+                rec.reason = "named in io.lockbox.containers but does not run lockbox-shim";
+                audit_write(cfg, &rec);
                 return EXIT_DENIED;
         }
         return EXIT_FAILED;
