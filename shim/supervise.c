@@ -10,6 +10,7 @@
 
 #include "fdutil.h"
 #include "log.h"
+#include "spawn.h"
 
 int supervise_exit_status(int wstatus) {
         if (WIFEXITED(wstatus))
@@ -100,13 +101,18 @@ static bool supervise_is_stop_signal(int sig) {
         return sig == SIGTERM || sig == SIGINT || sig == SIGQUIT;
 }
 
-/* Start the command with s->d: a child that sets up its fds and execs. */
+static int supervise_child_main(void *p) {
+        const struct supervisor *s = p;
+        supervise_child(s->d, s->child_mask);
+}
+
+/* Start the command with s->d: a child that sets up its fds and execs, in our memory until
+ * then (spawn.h: no copy of the shim's address space is made for a process that execs at once;
+ * the values' pages are never in a second one). */
 static int supervise_start(struct supervisor *s) {
-        pid_t pid = fork();
+        pid_t pid = spawn_shared(supervise_child_main, s);
         if (pid < 0)
-                return log_error_errno(errno, "cannot start '%s'", s->d->argv[0]);
-        if (pid == 0)
-                supervise_child(s->d, s->child_mask);
+                return log_error_errno(pid, "cannot start '%s'", s->d->argv[0]);
         /* The child holds its copies now; the shim keeps only the memfds (for a rotation). */
         deliver_close_fds(s->d);
         s->pid = pid;

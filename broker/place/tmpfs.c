@@ -14,6 +14,7 @@
 #include <sodium.h>
 
 #include "fdutil.h"
+#include "spawn.h"
 #include "json.h"
 #include "log.h"
 #include "pause.h"
@@ -280,35 +281,33 @@ int tmpfs_replace(int dir_fd, const struct tmpfs_spec *spec, const struct manife
         return 0;
 }
 
-/* Run fn in a forked child (setns(CLONE_NEWNS) needs a single-threaded caller and changes the
- * caller's root and cwd: the broker itself must stay in the host's namespace). The child's
- * negative errno comes back through a pipe. */
+/* Run fn in a child (setns(CLONE_NEWNS) needs a caller that shares its fs with no one, and it
+ * changes the caller's root and cwd: the broker itself must stay in the host's namespace). The
+ * child shares our memory until it exits (spawn.h); fn's negative errno comes back as its exit
+ * status, which holds also where the clone is run as a plain fork (valgrind, qemu-user). */
+struct in_child {
+        int (*fn)(void *);
+        void *arg;
+};
+
+static int in_child_main(void *p) {
+        const struct in_child *c = p;
+        int r = c->fn(c->arg);
+        return r >= 0 ? 0 : r < -255 ? EIO : -r;
+}
+
 static int run_in_child(int (*fn)(void *), void *arg) {
-        int pfd[2];
-        if (pipe2(pfd, O_CLOEXEC) < 0)
-                return negative_errno();
-        pid_t pid = fork();
-        if (pid < 0) {
-                int r = negative_errno();
-                close(pfd[0]);
-                close(pfd[1]);
-                return r;
-        }
-        if (pid == 0) {
-                close(pfd[0]);
-                int r = fn(arg);
-                (void)write_full(pfd[1], &r, sizeof r);
-                _exit(r < 0 ? 1 : 0);
-        }
-        close(pfd[1]);
-        int r = -EIO, status;
-        ssize_t n = read_full(pfd[0], &r, sizeof r);
-        close(pfd[0]);
+        struct in_child c = {fn, arg};
+        int status;
+        pid_t pid = spawn_shared(in_child_main, &c);
+        if (pid < 0)
+                return pid;
         while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
                 ;
-        if (n != (ssize_t)sizeof r)
+        /* Killed before it could say: what it did is unknown, so it failed. */
+        if (!WIFEXITED(status))
                 return -EIO;
-        return r;
+        return -WEXITSTATUS(status);
 }
 
 struct attach_args {

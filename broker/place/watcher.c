@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 
 #include "fdutil.h"
+#include "spawn.h"
 #include "json.h"
 #include "log.h"
 #include "manifest.h"
@@ -262,31 +263,44 @@ static _noreturn_ void watcher_main(int report_fd, int mount_fd, int pidfd, cons
         }
         watcher_loop(&w);
 }
+/* The middle of the double fork: its own session, the watcher forked from it, and gone, so
+ * that the watcher is reparented to init (or a subreaper) and the runtime that started the hook
+ * does not wait for it. It shares the hook's memory (spawn.h): it costs no copy of the address
+ * space, only the watcher does. The watcher lives on its copy of the stack spawn_shared gave
+ * this process (4 MiB, spawn.c): its loop and its helpers use a few KiB of it. */
+struct watcher_mid {
+        int report_fd, mount_fd, pidfd;
+        const char *state_dir, *id;
+        sigset_t mask; /* the hook's, for the watcher (spawn_shared blocked every signal) */
+};
+
+static int watcher_mid_main(void *p) {
+        const struct watcher_mid *m = p;
+        if (setsid() < 0)
+                return 1;
+        pid_t w = fork();
+        if (w < 0)
+                return 1;
+        if (w == 0) {
+                (void)sigprocmask(SIG_SETMASK, &m->mask, NULL);
+                watcher_main(m->report_fd, m->mount_fd, m->pidfd, m->state_dir, m->id);
+        }
+        return 0;
+}
+
 int watcher_spawn(int mount_fd, int pidfd, const char *state_dir, const char *container_id,
                   pid_t *ret_pid, unsigned long long *ret_start) {
         int pfd[2];
         if (pipe2(pfd, O_CLOEXEC) < 0)
                 return negative_errno();
 
-        pid_t mid = fork();
+        struct watcher_mid m = {pfd[1], mount_fd, pidfd, state_dir, container_id, {{0}}};
+        (void)sigprocmask(SIG_SETMASK, NULL, &m.mask);
+        pid_t mid = spawn_shared(watcher_mid_main, &m);
         if (mid < 0) {
-                int r = negative_errno();
                 close(pfd[0]);
                 close(pfd[1]);
-                return r;
-        }
-        if (mid == 0) {
-                close(pfd[0]);
-                /* Its own session, and reparented to init (or a subreaper) when mid exits: the
-                 * runtime that started the hook does not wait for it. */
-                if (setsid() < 0)
-                        _exit(1);
-                pid_t w = fork();
-                if (w < 0)
-                        _exit(1);
-                if (w == 0)
-                        watcher_main(pfd[1], mount_fd, pidfd, state_dir, container_id);
-                _exit(0);
+                return mid;
         }
         close(pfd[1]);
         int status, report[2] = {-EIO, 0};
