@@ -2,6 +2,7 @@
 #include "spawn.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mman.h>
@@ -9,16 +10,35 @@
 
 #include "macro.h"
 
-#ifdef __SANITIZE_ADDRESS__
-#include <sanitizer/asan_interface.h>
-#endif
-
 /* Mapped, not touched: only the pages a child uses cost anything. Enough for the helpers (path
  * walks, setns, a mount move, the watcher's loop) and for the shim's execvpe, which copies the
  * argument vector onto the stack for a script without "#!" (ARG_MAX is a quarter of the stack
  * limit, 2 MiB by default). A deeper child faults on the guard page below. */
 #define SPAWN_STACK_SIZE (4 * 1024 * 1024)
 
+bool spawn_shares_memory(void) {
+#ifdef __SANITIZE_ADDRESS__
+        return false;
+#else
+        return true;
+#endif
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/* AddressSanitizer cannot follow a stack it did not make (every noreturn call on it warns, and
+ * false reports may follow): its builds fork, which the callers already allow for. */
+pid_t spawn_shared(int (*fn)(void *arg), void *arg) {
+        sigset_t all, old;
+        sigfillset(&all);
+        (void)sigprocmask(SIG_SETMASK, &all, &old);
+        pid_t pid = fork();
+        if (pid == 0)
+                _exit(fn(arg));
+        int r = pid < 0 ? -errno : pid;
+        (void)sigprocmask(SIG_SETMASK, &old, NULL);
+        return r;
+}
+#else
 pid_t spawn_shared(int (*fn)(void *arg), void *arg) {
         long page = sysconf(_SC_PAGESIZE);
         size_t size = SPAWN_STACK_SIZE + (size_t)page;
@@ -39,11 +59,8 @@ pid_t spawn_shared(int (*fn)(void *arg), void *arg) {
         pid_t pid = clone(fn, stack + size, CLONE_VM | CLONE_VFORK | SIGCHLD, arg);
         int r = pid < 0 ? -errno : pid;
         (void)sigprocmask(SIG_SETMASK, &old, NULL);
-        /* The child is past exec or exit: its stack is ours to unmap. Under AddressSanitizer its
-         * frames' redzones, never popped, would otherwise poison whatever is mapped there next. */
-#ifdef __SANITIZE_ADDRESS__
-        __asan_unpoison_memory_region(stack + page, SPAWN_STACK_SIZE);
-#endif
+        /* The child is past exec or exit: its stack is ours to unmap. */
         munmap(stack, size);
         return r;
 }
+#endif

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 /*
@@ -18,8 +19,12 @@
  * every signal blocked (no handler of the caller's can run on the shared memory; lockbox
  * installs none) and runs on a stack of its own, mapped here with a guard page below it.
  * fn's return value is the child's exit status: the way to report, since valgrind and
- * qemu-user run such a clone as a plain fork (no shared memory, the caller not held).
+ * qemu-user run such a clone as a plain fork (no shared memory, the caller not held), and an
+ * AddressSanitizer build forks (spawn_shares_memory() is false there).
  *
  * Returns the child's pid, or -errno (nothing was started).
  */
 pid_t spawn_shared(int (*fn)(void *arg), void *arg);
+
+/* Whether spawn_shared's children share the caller's memory in this build. */
+bool spawn_shares_memory(void);
