@@ -118,7 +118,10 @@ c["mounts"].append({"destination": "/hostvol", "type": "bind", "source": a[0],
         rc=0
         broker inject --pid "$CPID" --id "$id" db=store:db >"$T/inject.out" 2>&1 || rc=$?
         mounts=$(lockbox_mounts "$CPID")
-        [ -d "/proc/$CPID" ] || break
+        # The swapper exits after its seconds: then its mount table is gone (a zombie has none,
+        # and its /proc directory stays until runc reaps it), which must not read as "nothing
+        # mounted". A live process always has its root mount there.
+        grep -q . "/proc/$CPID/mountinfo" 2>/dev/null || break
         if [ $rc -eq 0 ]; then
             placed=$((placed + 1))
             if [ -z "$mounts" ]; then
