@@ -1,9 +1,10 @@
 #!/bin/bash
 # tests/bench/run.sh BUILD_DIR — the measurements of `make bench` (DESIGN §12), on this machine:
 #
-#   1. `runc run` of a busybox container: bare (twice), lockbox's hooks asking for nothing, 10
-#      store secrets, 1 and 10 Vault secrets (the Python test server, and the same behind
-#      nginx's TLS and HTTP/2 front), 10 from nginx's recorded replies, the naive hook.
+#   1. `runc run` of a busybox container: bare (twice), two hooks that do nothing (the floor),
+#      lockbox's hooks asking for nothing, 10 store secrets, 1 and 10 Vault secrets (the Python
+#      test server, and the same behind nginx's TLS and HTTP/2 front), 10 from nginx's recorded
+#      replies, the naive hook.
 #   2. 100 Vault secrets: lockbox's fetch against `curl --parallel --http2` (twice) and hvac.
 #   3. `lockbox-shim -- true` with 10 secrets against `true` (twice).
 #   4. 50 containers at once with 5 Vault secrets each against 50 bare (twice): wall time,

@@ -1,19 +1,22 @@
 # shellcheck shell=bash
 # tests/bench/rows/burst.sh — 4. $BURST containers started at once: bare (twice: the A/A pair),
-# and with 5 Vault secrets each from the Python test server and from the same behind nginx's
-# HTTP/2 front, the agent off (rows/agent.sh adds the agent's bursts); the token cache emptied
-# before each burst, so that each must log in itself.
+# with two hooks that do nothing (the floor of any hook), and with 5 Vault secrets each from the
+# Python test server and from the same behind nginx's HTTP/2 front, the agent off (rows/agent.sh
+# adds the agent's bursts); the token cache emptied before each burst, so that each must log in
+# itself.
 # Counted per burst, exactly: failures, AppRole logins (the test server's counters), the TLS
 # connections the server saw (the test server's handshakes; for the front, the distinct
 # connection serials in nginx's access log) and requests.
 
 burst_setup() {
-    local i ann_v ann_h read5
+    local i ann_v ann_h read5 noop
     ann_v=$(annotations io.lockbox.secret 'vault:secret/bench/s%03d#value' 5)
     ann_h=$(annotations io.lockbox.secret 'vault_h2:secret/bench/s%03d#value' 5)
     mapfile -t read5 < <(readfds 5)
+    noop=$(hooks_noop)
     for ((i = 1; i <= BURST; i++)); do
         bundle "bp$i" '{}' '{}' /bin/true
+        bundle "bf$i" "$noop" '{}' /bin/true
         bundle "bv$i" "$LOCKBOX_HOOKS" "$ann_v" /lockbox-shim -- /bin/lbx-testapp "${read5[@]}"
         bundle "bh$i" "$LOCKBOX_HOOKS" "$ann_h" /lockbox-shim -- /bin/lbx-testapp "${read5[@]}"
     done
@@ -31,7 +34,7 @@ burst_of() {
     for i in "${!pids[@]}"; do
         wait "${pids[$i]}" || failed=$((failed + 1))
     done
-    if [ "$kind" != p ]; then
+    if [ "$kind" != p ] && [ "$kind" != f ]; then
         for ((i = 1; i <= BURST; i++)); do
             f=$T/out/$pre$i-r$r.out
             [ -e "$f" ] && expect_fds "$f" 1 5 || failed=$((failed + 1))
@@ -42,6 +45,7 @@ burst_of() {
 
 burst_p() { burst_of p bpa "$1"; }
 burst_p_aa() { burst_of p bpb "$1"; }
+burst_f() { burst_of f bf "$1"; }
 burst_v() { burst_of v bv "$1"; }
 burst_h() { burst_of h bh "$1"; }
 
@@ -57,6 +61,7 @@ burst_v_before() { burst_counters_before; }
 burst_h_before() { burst_counters_before; }
 burst_p_after() { burst_failures p "$1"; }
 burst_p_aa_after() { burst_failures p_aa "$1"; }
+burst_f_after() { burst_failures f "$1"; }
 burst_v_after() { burst_counts v "$1"; }
 burst_h_after() { burst_counts h "$1"; }
 
@@ -88,12 +93,12 @@ burst_counts() {
     fi
 }
 
-burst_round_end() { rm -f "$T"/out/b[pvha]*-r"$1".*; }
+burst_round_end() { rm -f "$T"/out/b[pfvha]*-r"$1".*; }
 
 burst_run() {
-    say "4/5 $BURST containers at once: $BURST_ROUNDS rounds of bare, bare, test server, HTTP/2 front (5 secrets each)"
+    say "4/5 $BURST containers at once: $BURST_ROUNDS rounds of bare, bare, two no-op hooks, test server, HTTP/2 front (5 secrets each)"
     burst_setup
-    interleave burst "$BURST_ROUNDS" p p_aa v h "${AGENT_BURST_VARIANTS[@]}"
+    interleave burst "$BURST_ROUNDS" p p_aa f v h "${AGENT_BURST_VARIANTS[@]}"
     [ -z "$(ls "$STATE/containers" 2>/dev/null)" ] || die "the bursts left container records behind"
 }
 
@@ -106,6 +111,8 @@ burst_table() {
     section "4. $BURST containers started at once, 5 Vault secrets each ($BURST_ROUNDS rounds; wall time in ms)" "× bare (per round)"
     line "wall time, $BURST bare \`runc run\` (the reference)" burst.p 0 ms "1.00" "" ""
     aa_row "A/A: the same bare burst again (the noise floor)" burst p_aa p ratio 0
+    ratio_row "floor: the same burst with two hooks that do nothing (\`/bin/true\` as createRuntime and poststop)" \
+        burst f p 1 "" "" "(floor)" 0
     ratio_row "wall time with lockbox, no agent, nginx HTTP/2 front of the test server" burst h p 1 "" "" "(no agent)" 0
     ratio_row "wall time with lockbox, no agent, Python test server (HTTP/1.1)" burst v p 1 "" "" "(comparison)" 0
     agent_burst_rows
