@@ -14,11 +14,11 @@
 #include <sodium.h>
 
 #include "fdutil.h"
-#include "spawn.h"
 #include "json.h"
 #include "log.h"
 #include "pause.h"
 #include "propagation.h"
+#include "spawn.h"
 
 static int fsconfig_string(int fs_fd, const char *key, const char *value) {
         if (fsconfig(fs_fd, FSCONFIG_SET_STRING, key, value, 0) < 0)

@@ -19,10 +19,10 @@
 #include <sys/wait.h>
 
 #include "fdutil.h"
-#include "spawn.h"
 #include "json.h"
 #include "log.h"
 #include "manifest.h"
+#include "spawn.h"
 #include "state.h"
 #include "tmpfs.h"
 
