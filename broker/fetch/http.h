@@ -68,10 +68,13 @@ struct http_client_stats {
 void http_kept_clients(void (*fn)(const struct http_client_stats *s, void *userdata),
                        void *userdata);
 
-/* A response body: sodium_malloc'd (locked, guard pages, wiped when freed). */
+/* A response body: in its batch's arena (one sodium_malloc region for the bodies of one
+ * http_perform: locked, guard pages at both ends, wiped), or in a sodium_malloc buffer of its
+ * own when the arena is full. Wiped when freed either way. */
 struct http_body {
         unsigned char *data;
         size_t size, cap;
+        bool in_arena;
 };
 
 struct http_request {
@@ -92,6 +95,7 @@ struct http_request {
 
         /* Private to http.c. */
         void *easy;
+        struct http_arena *arena; /* of the last http_perform, held until http_request_done */
         uint64_t retry_at;
         bool in_multi, finished, too_large;
         size_t max_response;

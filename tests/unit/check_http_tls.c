@@ -140,6 +140,152 @@ START_TEST(test_tls_wrong_name) {
 }
 END_TEST
 
+/* ---- response bodies: one arena a batch ----------------------------------------------------- */
+
+/* The mapping /proc/self/maps lists p in: its bounds and whether it is readable and writable. */
+static bool mapping_of(const void *p, uintptr_t *ret_lo, uintptr_t *ret_hi, bool *ret_rw) {
+        FILE *f = fopen("/proc/self/maps", "re");
+        ck_assert_ptr_nonnull(f);
+        char line[512];
+        bool found = false;
+        while (!found && fgets(line, sizeof line, f)) {
+                unsigned long lo, hi;
+                char perms[5];
+                if (sscanf(line, "%lx-%lx %4s", &lo, &hi, perms) == 3 && (uintptr_t)p >= lo &&
+                    (uintptr_t)p < hi) {
+                        *ret_lo = lo;
+                        *ret_hi = hi;
+                        *ret_rw = perms[0] == 'r' && perms[1] == 'w';
+                        found = true;
+                }
+        }
+        fclose(f);
+        return found;
+}
+
+/* Whether the mapping that starts at lo is locked (VmFlags "lo": mlock'd, or mlock2'd on fault,
+ * where a page is locked once it is written). */
+static bool mapping_locked(uintptr_t lo) {
+        FILE *f = fopen("/proc/self/smaps", "re");
+        ck_assert_ptr_nonnull(f);
+        char line[512];
+        bool in = false, locked = false;
+        while (fgets(line, sizeof line, f)) {
+                unsigned long a, b;
+                if (sscanf(line, "%lx-%lx ", &a, &b) == 2) /* a mapping's first line */
+                        in = a == lo;
+                else if (in && strncmp(line, "VmFlags:", 8) == 0) {
+                        locked = strstr(line, " lo") != NULL;
+                        break;
+                }
+        }
+        fclose(f);
+        return locked;
+}
+
+/* A write of one byte at p in a forked child: its wait status. */
+static int write_in_child(unsigned char *p) {
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+                signal(SIGSEGV, SIG_DFL); /* not ASan's handler, which exits 1 */
+                *(volatile unsigned char *)p = 0x5a;
+                _exit(0);
+        }
+        int status = 0;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        return status;
+}
+
+/* Eight replies of one batch: in one locked mapping between guard pages, not eight mappings;
+ * gone when the last request is done. */
+START_TEST(test_bodies_share_an_arena) {
+        char ca[128];
+        path_in(ca, sizeof ca, "pki/ca.pem");
+        struct http_tls tls = {.ca_file = ca};
+        struct http_client *c = NULL;
+        const char *why = NULL;
+        ck_assert_int_eq(http_client_new(address, &tls, http_now_ms() + 20000, &c, &why), 0);
+        struct http_request r[8];
+        struct http_request *reqs[8];
+        for (size_t i = 0; i < 8; i++) {
+                ck_assert_int_eq(http_request_init(&r[i], "GET", "/v1/sys/health"), 0);
+                reqs[i] = &r[i];
+        }
+        ck_assert_int_eq(http_perform(c, reqs, 8), 0);
+        uintptr_t lo = 0, hi = 0;
+        bool rw = false;
+        for (size_t i = 0; i < 8; i++) {
+                ck_assert_int_eq(r[i].status, 200);
+                ck_assert_ptr_nonnull(
+                        memmem(r[i].response.data, r[i].response.size, "\"initialized\"", 13));
+                uintptr_t l, h;
+                ck_assert(mapping_of(r[i].response.data, &l, &h, &rw) && rw);
+                ck_assert_msg(i == 0 || (l == lo && h == hi),
+                              "reply %zu is in another mapping than reply 0", i);
+                lo = l;
+                hi = h;
+        }
+        /* 8 KiB for 8 requests: locked, and a guard page on either side. */
+        ck_assert_uint_eq(hi - lo, 8192);
+        ck_assert(mapping_locked(lo));
+        ck_assert_int_eq(write_in_child((unsigned char *)hi - 1), 0);
+        int status = write_in_child((unsigned char *)hi);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV,
+                      "a write past the arena did not fault (status %#x)", status);
+        status = write_in_child((unsigned char *)lo - 1);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+        for (size_t i = 0; i < 7; i++)
+                http_request_done(&r[i]);
+        /* The last request holds it still. */
+        ck_assert(mapping_of((void *)lo, &lo, &hi, &rw) && rw);
+        http_request_done(&r[7]);
+        ck_assert(!mapping_of((void *)lo, &lo, &hi, &rw) || !rw);
+        http_client_free(c);
+}
+END_TEST
+
+/* A reply larger than the batch's arena: in a sodium_malloc buffer of its own, whole. */
+START_TEST(test_body_outgrows_the_arena) {
+        char ca[128];
+        path_in(ca, sizeof ca, "pki/ca.pem");
+        struct http_tls tls = {.ca_file = ca};
+        struct http_client *c = NULL;
+        const char *why = NULL;
+        ck_assert_int_eq(http_client_new(address, &tls, http_now_ms() + 20000, &c, &why), 0);
+        static char body[12000];
+        size_t n = (size_t)snprintf(body, sizeof body, "{\"data\":{\"value\":\"");
+        memset(body + n, 'q', 9000);
+        n += 9000;
+        n += (size_t)snprintf(body + n, sizeof body - n, "\"}}");
+        struct http_request w, g;
+        ck_assert_int_eq(http_request_init(&w, "POST", "/v1/secret/data/big"), 0);
+        ck_assert_int_eq(http_request_header(&w, "X-Vault-Token", "root", 4), 0);
+        w.body = body;
+        w.body_size = n;
+        struct http_request *reqs[] = {&w};
+        ck_assert_int_eq(http_perform(c, reqs, 1), 0);
+        ck_assert_int_eq(w.status, 200);
+        http_request_done(&w);
+        ck_assert_int_eq(http_request_init(&g, "GET", "/v1/secret/data/big"), 0);
+        ck_assert_int_eq(http_request_header(&g, "X-Vault-Token", "root", 4), 0);
+        reqs[0] = &g;
+        ck_assert_int_eq(http_perform(c, reqs, 1), 0);
+        ck_assert_int_eq(g.status, 200);
+        ck_assert(!g.response.in_arena);
+        ck_assert_uint_gt(g.response.size, 9000);
+        ck_assert_ptr_nonnull(memmem(g.response.data, g.response.size, body + 19, 9000));
+        uintptr_t lo, hi;
+        bool rw;
+        ck_assert(mapping_of(g.response.data, &lo, &hi, &rw) && rw);
+#ifndef __SANITIZE_ADDRESS__ /* ASan intercepts sodium_malloc's mlock, locks nothing */
+        ck_assert(mapping_locked(lo));
+#endif
+        http_request_done(&g);
+        http_client_free(c);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("http_tls");
         TCase *tc = tcase_create("verify");
@@ -154,6 +300,8 @@ Suite *make_suite(void) {
         unit_add_test_if(tc, test_tls_other_ca, ok, why);
         unit_add_test_if(tc, test_tls_system_store, ok, why);
         unit_add_test_if(tc, test_tls_wrong_name, ok, why);
+        unit_add_test_if(tc, test_bodies_share_an_arena, ok, why);
+        unit_add_test_if(tc, test_body_outgrows_the_arena, ok, why);
         suite_add_tcase(s, tc);
         return s;
 }
