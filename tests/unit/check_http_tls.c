@@ -197,15 +197,21 @@ static int write_in_child(unsigned char *p) {
         return status;
 }
 
-/* Eight replies of one batch: in one locked mapping between guard pages, not eight mappings;
- * gone when the last request is done. */
-START_TEST(test_bodies_share_an_arena) {
+/* A client of the test server that trusts its CA. */
+static struct http_client *client_trusting_the_test_ca(void) {
         char ca[128];
         path_in(ca, sizeof ca, "pki/ca.pem");
         struct http_tls tls = {.ca_file = ca};
         struct http_client *c = NULL;
         const char *why = NULL;
         ck_assert_int_eq(http_client_new(address, &tls, http_now_ms() + 20000, &c, &why), 0);
+        return c;
+}
+
+/* Eight replies of one batch: in one locked mapping between guard pages, not eight mappings;
+ * gone when the last request is done. */
+START_TEST(test_bodies_share_an_arena) {
+        struct http_client *c = client_trusting_the_test_ca();
         struct http_request r[8];
         struct http_request *reqs[8];
         for (size_t i = 0; i < 8; i++) {
@@ -247,12 +253,7 @@ END_TEST
 
 /* A reply larger than the batch's arena: in a sodium_malloc buffer of its own, whole. */
 START_TEST(test_body_outgrows_the_arena) {
-        char ca[128];
-        path_in(ca, sizeof ca, "pki/ca.pem");
-        struct http_tls tls = {.ca_file = ca};
-        struct http_client *c = NULL;
-        const char *why = NULL;
-        ck_assert_int_eq(http_client_new(address, &tls, http_now_ms() + 20000, &c, &why), 0);
+        struct http_client *c = client_trusting_the_test_ca();
         static char body[12000];
         size_t n = (size_t)snprintf(body, sizeof body, "{\"data\":{\"value\":\"");
         memset(body + n, 'q', 9000);
