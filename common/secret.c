@@ -18,6 +18,17 @@ struct secret {
         bool sealed; /* an arena slot made read-only */
         struct secret_arena *arena; /* NULL: its own sodium_malloc buffer */
         size_t slot; /* in the arena */
+        struct secret_pool *pool; /* packed into a pool (secret_new_pooled) */
+};
+
+/* Values packed one after another into one secret_new_batch region of whole pages: a guard page
+ * right before and right after it, locked, undumpable, wiped on fork and when the last value
+ * goes. No guard between two values, and sealing seals them all. */
+struct secret_pool {
+        struct secret *region;
+        unsigned char *base;
+        size_t cap, used, refs;
+        bool sealed;
 };
 
 /* One private anonymous mapping for a batch of values: a PROT_NONE guard page, then per value
@@ -240,9 +251,83 @@ int secret_new_batch(const size_t *sizes, size_t n, struct secret **ret) {
         return r;
 }
 
+/* ---- pools ------------------------------------------------------------------------------- */
+
+#define SECRET_POOL_ALIGN 16
+
+int secret_pool_new(size_t cap, struct secret_pool **ret) {
+        size_t page = page_size();
+        if (cap > SIZE_MAX - page)
+                return -ENOMEM;
+        cap = cap ? (cap + page - 1) / page * page : page;
+        struct secret_pool *p = calloc(1, sizeof *p);
+        if (!p)
+                return -ENOMEM;
+        int r = secret_new_batch(&cap, 1, &p->region);
+        if (r < 0) {
+                free(p);
+                return r;
+        }
+        p->base = p->region->data; /* whole pages: the region starts at its slot */
+        p->cap = cap;
+        p->refs = 1;
+        *ret = p;
+        return 0;
+}
+
+struct secret_pool *secret_pool_unref(struct secret_pool *p) {
+        if (p && --p->refs == 0) {
+                secret_free(p->region); /* wipes (read-only or not) and unmaps */
+                free(p);
+        }
+        return NULL;
+}
+
+int secret_new_pooled(struct secret_pool *p, size_t size, struct secret **ret) {
+        size_t want = size ? size : 1;
+        if (!p || p->sealed || want > p->cap - p->used)
+                return secret_new(size, ret);
+        struct secret *s = calloc(1, sizeof *s);
+        if (!s)
+                return -ENOMEM;
+        *s = (struct secret){
+                .data = p->base + p->used,
+                .size = size,
+                .locked = p->region->locked,
+                .pool = p,
+        };
+        size_t step = (want + SECRET_POOL_ALIGN - 1) & ~(size_t)(SECRET_POOL_ALIGN - 1);
+        p->used = step < p->cap - p->used ? p->used + step : p->cap;
+        p->refs++;
+        *ret = s;
+        return 0;
+}
+
+int secret_new_pooled_copy(struct secret_pool *p, const void *data, size_t size,
+                           struct secret **ret) {
+        struct secret *s;
+        int r = secret_new_pooled(p, size, &s);
+        if (r < 0)
+                return r;
+        if (size)
+                memcpy(s->data, data, size);
+        *ret = s;
+        return 0;
+}
+
+/* ---- every kind ---------------------------------------------------------------------------- */
+
 struct secret *secret_free(struct secret *s) {
         if (!s)
                 return NULL;
+        if (s->pool) {
+                /* A sealed pool is read-only: its values are wiped with it, by the last. */
+                if (!s->pool->sealed)
+                        sodium_memzero(s->data, s->size ? s->size : 1);
+                secret_pool_unref(s->pool);
+                free(s);
+                return NULL;
+        }
         if (!s->arena) {
                 sodium_free(s->data); /* wipes, even when read-only */
                 free(s);
@@ -276,6 +361,16 @@ bool secret_is_locked(const struct secret *s) {
 }
 
 int secret_seal(struct secret *s) {
+        if (s->pool) {
+                /* The whole pool, read-only from now on; no further value goes into it. */
+                if (s->pool->sealed)
+                        return 0;
+                int r = secret_seal(s->pool->region);
+                if (r < 0)
+                        return r;
+                s->pool->sealed = true;
+                return 0;
+        }
         if (!s->arena)
                 return sodium_mprotect_readonly(s->data) < 0 ? negative_errno() : 0;
         struct secret_arena *a = s->arena;

@@ -31,6 +31,19 @@ int secret_new(size_t size, struct secret **ret);
  * secret_new costs per value (three guarded pages, a dozen system calls) it costs per batch. */
 int secret_new_batch(const size_t *sizes, size_t n, struct secret **ret);
 int secret_new_copy(const void *data, size_t size, struct secret **ret);
+
+/* A pool of cap bytes (rounded up to whole pages) for values whose sizes are known only one by
+ * one and that are only handed on (a fetcher's values, on their way to the hook): packed one
+ * after another into one locked region, guard pages at its two ends and not between them. A
+ * value that does not fit, or one asked of a NULL or sealed pool, gets a sodium_malloc buffer
+ * of its own. secret_seal of a pooled value makes the whole pool read-only. The pool lives as
+ * long as its creator's reference (secret_pool_unref) or one of its values does. */
+struct secret_pool;
+int secret_pool_new(size_t cap, struct secret_pool **ret);
+struct secret_pool *secret_pool_unref(struct secret_pool *p);
+int secret_new_pooled(struct secret_pool *p, size_t size, struct secret **ret);
+int secret_new_pooled_copy(struct secret_pool *p, const void *data, size_t size,
+                           struct secret **ret);
 /* Read fd to EOF into a new secret; more than max bytes is -EFBIG. Never reallocs a buffer
  * that held bytes without wiping it. */
 int secret_read_fd(int fd, size_t max, struct secret **ret);

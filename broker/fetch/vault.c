@@ -246,6 +246,16 @@ static int vault_read_all(struct vault_batch *vb) {
                 r = http_perform(vb->vc.http, reqs, n);
         if (r < 0)
                 return r;
+        /* The values, packed into one pool: each is at most its reply's size (a string
+         * unescaped; compact JSON, but for a number written shorter than jansson writes it,
+         * which then gets a buffer of its own). Without a pool, each has its own buffer. */
+        size_t cap = 0;
+        for (size_t i = 0; i < vb->n; i++)
+                if (!vb->items[i].error && !vb->items[vb->items[i].owner].req.error)
+                        cap += vb->items[vb->items[i].owner].req.response.size;
+        struct secret_pool *pool = NULL;
+        if (cap > 0 && secret_pool_new(cap, &pool) < 0)
+                pool = NULL;
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
                 if (it->error)
@@ -257,9 +267,10 @@ static int vault_read_all(struct vault_batch *vb) {
                         continue;
                 }
                 it->error = vault_parse_read(req->status, req->response.data, req->response.size,
-                                             m && m->kv_version == 2, it->sr->ref.field, &it->read,
-                                             it->why, sizeof it->why);
+                                             m && m->kv_version == 2, it->sr->ref.field, pool,
+                                             &it->read, it->why, sizeof it->why);
         }
+        secret_pool_unref(pool); /* the values hold it now */
         for (size_t i = 0; i < vb->n; i++)
                 http_request_done(&vb->items[i].req);
         return 0;

@@ -323,9 +323,10 @@ int vault_request_error(const struct http_request *r, char *buf, size_t size) {
 /* ---- reads ---------------------------------------------------------------------------------- */
 
 /* A JSON value's bytes: a string as itself, anything else as compact JSON. */
-static int vault_value_to_secret(const json_t *v, struct secret **ret) {
+static int vault_value_to_secret(const json_t *v, struct secret_pool *pool, struct secret **ret) {
         if (json_is_string(v))
-                return secret_new_copy(json_string_value(v), json_string_length(v), ret);
+                return secret_new_pooled_copy(pool, json_string_value(v), json_string_length(v),
+                                              ret);
         /* Dumped with jansson's (wiping) allocator, and released through it. */
         char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         if (!s)
@@ -333,7 +334,7 @@ static int vault_value_to_secret(const json_t *v, struct secret **ret) {
         json_malloc_t m;
         json_free_t f;
         json_get_alloc_funcs(&m, &f);
-        int r = secret_new_copy(s, strlen(s), ret);
+        int r = secret_new_pooled_copy(pool, s, strlen(s), ret);
         f(s);
         return r;
 }
@@ -403,7 +404,8 @@ static int vault_read_meta(const json_t *j, const json_t *data, bool kv2, struct
 }
 
 static int vault_read_ok(const void *body, size_t size, bool kv2, const char *field,
-                         struct vault_read *out, char *why, size_t why_size) {
+                         struct secret_pool *pool, struct vault_read *out, char *why,
+                         size_t why_size) {
         _cleanup_json_ json_t *j = NULL;
         if (vault_parse_json(body, size, &j) < 0)
                 return snprintf(why, why_size, "malformed response (not JSON)"), -EBADMSG;
@@ -423,16 +425,16 @@ static int vault_read_ok(const void *body, size_t size, bool kv2, const char *fi
                 snprintf(why, why_size, "malformed response (lease)");
         if (r < 0)
                 return r;
-        return vault_value_to_secret(values, &out->value);
+        return vault_value_to_secret(values, pool, &out->value);
 }
 
 int vault_parse_read(long status, const void *body, size_t size, bool kv2, const char *field,
-                     struct vault_read *ret, char *why, size_t why_size) {
+                     struct secret_pool *pool, struct vault_read *ret, char *why, size_t why_size) {
         struct vault_read out = {0};
         int r;
         why[0] = '\0';
         if (status == 200)
-                r = vault_read_ok(body, size, kv2, field, &out, why, why_size);
+                r = vault_read_ok(body, size, kv2, field, pool, &out, why, why_size);
         else if (status == 404)
                 r = vault_read_missing(body, size, why, why_size);
         else {

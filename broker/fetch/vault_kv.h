@@ -62,10 +62,11 @@ void vault_read_done(struct vault_read *r);
  * A read's reply: the value (field FIELD, a string as its bytes and anything else as its
  * JSON; without FIELD the whole data object as compact JSON), its version, its lease. Errors:
  * -ENOENT for no such secret, a deleted or destroyed version, or no such field; -EBADMSG for a
- * malformed reply; else the status's errno. why gets a message that quotes no body text.
+ * malformed reply; else the status's errno. why gets a message that quotes no body text. The
+ * value goes into pool (secret_new_pooled; NULL: a buffer of its own).
  */
 int vault_parse_read(long status, const void *body, size_t size, bool kv2, const char *field,
-                     struct vault_read *ret, char *why, size_t why_size);
+                     struct secret_pool *pool, struct vault_read *ret, char *why, size_t why_size);
 
 /* A login's reply: auth.client_token, auth.lease_duration; num_uses (a token that can be used
  * only N times is not cached). */

@@ -31,7 +31,7 @@ static void check_printable(const char *s) {
 static void fuzz_read(long status, bool kv2, const char *field, const uint8_t *body, size_t size) {
         struct vault_read out = {0};
         char why[256];
-        int r = vault_parse_read(status, body, size, kv2, field, &out, why, sizeof why);
+        int r = vault_parse_read(status, body, size, kv2, field, NULL, &out, why, sizeof why);
         check_message(why, sizeof why, body, size);
         if (r < 0) {
                 fuzz_assert(!out.value && why[0]);

@@ -191,6 +191,95 @@ START_TEST(test_bad_batches) {
 }
 END_TEST
 
+/* ---- pools ------------------------------------------------------------------------------- */
+
+/* Three values of a one-page pool: packed one after another (16-byte steps) in one locked,
+ * undumpable mapping; the byte after the page and the one before it fault. */
+START_TEST(test_pool_packs_and_guards) {
+        ck_assert_int_eq(secure_init(), 0);
+        struct secret_pool *p = NULL;
+        struct secret *a, *b, *c;
+        ck_assert_int_eq(secret_pool_new(100, &p), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "alpha", 5, &a), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "bravo-bravo-bravo-bravo", 23, &b), 0);
+        ck_assert_int_eq(secret_new_pooled(p, 0, &c), 0);
+        p = secret_pool_unref(p); /* the values hold it */
+        unsigned char *pa = secret_data(a);
+        ck_assert_ptr_eq(secret_cdata(b), pa + 16);
+        ck_assert_ptr_eq(secret_cdata(c), pa + 48);
+        ck_assert_uint_eq(secret_size(c), 0);
+        ck_assert_mem_eq(secret_cdata(b), "bravo-bravo-bravo-bravo", 23);
+        char flags[512];
+        mapping_flags(pa, flags, sizeof flags);
+        ck_assert_msg(strstr(flags, " dd") && strstr(flags, " wf"), "%s", flags);
+        ck_assert_msg(strstr(flags, " lo"), "not locked: %s", flags);
+        ck_assert(secret_is_locked(a));
+        volatile size_t *done = shared_counter();
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        int status = overrun_in_child(pa, 1, page + 1, done);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV && *done == page,
+                      "status %#x, %zu bytes written", status, *done);
+        status = overrun_in_child(pa - 1, -1, 1, done);
+        ck_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV);
+        a = secret_free(a);
+        b = secret_free(b);
+        c = secret_free(c);
+}
+END_TEST
+
+/* A value freed while the pool lives is wiped at once, its neighbours kept; a value that does
+ * not fit gets a buffer of its own; the pool goes with its last value. */
+START_TEST(test_pool_free_and_overflow) {
+        ck_assert_int_eq(secure_init(), 0);
+        struct secret_pool *p = NULL;
+        struct secret *a, *b, *big;
+        ck_assert_int_eq(secret_pool_new(1, &p), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "alpha", 5, &a), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "bravo", 5, &b), 0);
+        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+        ck_assert_int_eq(secret_new_pooled(p, page, &big), 0);
+        const unsigned char *pa = secret_cdata(a);
+        ck_assert_msg(secret_cdata(big) < (const void *)pa ||
+                              secret_cdata(big) >= (const void *)(pa + page),
+                      "a value larger than what is left went into the pool");
+        a = secret_free(a);
+        for (size_t i = 0; i < 5; i++)
+                ck_assert_int_eq(pa[i], 0); /* still mapped: b and p hold the pool */
+        ck_assert_mem_eq(secret_cdata(b), "bravo", 5);
+        big = secret_free(big);
+        p = secret_pool_unref(p);
+        b = secret_free(b);
+        unsigned char vec;
+        ck_assert_int_eq(mincore((void *)((uintptr_t)pa & ~(page - 1)), page, &vec), -1);
+        ck_assert_int_eq(errno, ENOMEM); /* unmapped */
+}
+END_TEST
+
+/* Sealing one pooled value makes the pool read-only: a write to another faults, the values
+ * read as before, a further value gets a buffer of its own; freeing works sealed. */
+START_TEST(test_pool_seal) {
+        ck_assert_int_eq(secure_init(), 0);
+        struct secret_pool *p = NULL;
+        struct secret *a, *b, *later;
+        ck_assert_int_eq(secret_pool_new(64, &p), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "alpha", 5, &a), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "bravo", 5, &b), 0);
+        ck_assert_int_eq(secret_seal(a), 0);
+        ck_assert_int_eq(secret_seal(b), 0);
+        volatile size_t *done = shared_counter();
+        int status = overrun_in_child(secret_data(b), 1, 1, done);
+        ck_assert_msg(WIFSIGNALED(status) && WTERMSIG(status) == SIGSEGV, "status %#x", status);
+        ck_assert_mem_eq(secret_cdata(a), "alpha", 5);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "later", 5, &later), 0);
+        ck_assert(secret_cdata(later) != (const char *)secret_cdata(b) + 16);
+        ck_assert_mem_eq(secret_cdata(later), "later", 5);
+        p = secret_pool_unref(p);
+        a = secret_free(a);
+        b = secret_free(b);
+        later = secret_free(later);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("secret");
         TCase *tc = tcase_create("arena");
@@ -204,5 +293,12 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_free_wipes);
         tcase_add_test(tc, test_bad_batches);
         suite_add_tcase(s, tc);
+
+        TCase *pool = tcase_create("pool");
+        /* qemu-user keeps madvise and mlock to itself (smaps shows the host's view). */
+        unit_add_kernel_test(pool, test_pool_packs_and_guards);
+        tcase_add_test(pool, test_pool_free_and_overflow);
+        tcase_add_test(pool, test_pool_seal);
+        suite_add_tcase(s, pool);
         return s;
 }

@@ -148,8 +148,8 @@ struct parsed {
 
 static struct parsed parse(long status, const char *body, bool kv2, const char *field) {
         struct parsed p = {0};
-        p.r = vault_parse_read(status, body, body ? strlen(body) : 0, kv2, field, &p.read, p.why,
-                               sizeof p.why);
+        p.r = vault_parse_read(status, body, body ? strlen(body) : 0, kv2, field, NULL, &p.read,
+                               p.why, sizeof p.why);
         return p;
 }
 
@@ -283,7 +283,7 @@ START_TEST(test_read_oversized) {
         memcpy(body + n - 3, "\"}}", 4);
         struct vault_read out = {0};
         char why[128];
-        int r = vault_parse_read(200, body, n, false, "pw", &out, why, sizeof why);
+        int r = vault_parse_read(200, body, n, false, "pw", NULL, &out, why, sizeof why);
         ck_assert_int_eq(r, -EBADMSG);
         ck_assert_ptr_null(out.value);
         free(body);
