@@ -52,14 +52,14 @@ uint64_t http_now_ms(void) {
         return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-/* ---- response bodies in sodium memory ---------------------------------------------------- */
+/* ---- response bodies in locked memory ---------------------------------------------------- */
 
-/* The bodies of one http_perform, carved one after another from one sodium_malloc region:
- * one mapping, one mlock and two guard pages for the batch, where a sodium_malloc per body cost a
- * mapping, an mlock, guard pages and two resident pages each (a fetch of 100 secrets: some
- * 800 KiB more at its peak, and 600 more system calls). Nothing is reused: a body that grows or
- * is freed is wiped where it was. The region is wiped and unmapped with its last holder (the
- * batch, and each request until http_request_done). */
+/* The bodies of one http_perform, carved one after another from one locked region of whole
+ * pages (secret_new_batch): one mapping, one mlock and two guard pages for the batch, where a
+ * sodium_malloc per body cost a mapping, an mlock, guard pages and two resident pages each (a
+ * fetch of 100 secrets: some 800 KiB more at its peak, and 600 more system calls). Nothing is
+ * reused: a body that grows or is freed is wiped where it was. The region is wiped and unmapped
+ * with its last holder (the batch, and each request until http_request_done). */
 struct http_arena {
         struct secret *mem; /* whole pages: a guard page right before and right after */
         unsigned char *base;

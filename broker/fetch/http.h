@@ -68,9 +68,9 @@ struct http_client_stats {
 void http_kept_clients(void (*fn)(const struct http_client_stats *s, void *userdata),
                        void *userdata);
 
-/* A response body: in its batch's arena (one sodium_malloc region for the bodies of one
- * http_perform: locked, guard pages at both ends, wiped), or in a sodium_malloc buffer of its
- * own when the arena is full. Wiped when freed either way. */
+/* A response body: in its batch's arena (one region for the bodies of one http_perform:
+ * locked, guard pages at both ends, wiped), or in a sodium_malloc buffer of its own when the
+ * arena is full. Wiped when freed either way. */
 struct http_body {
         unsigned char *data;
         size_t size, cap;
