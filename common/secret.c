@@ -275,6 +275,12 @@ int secret_pool_new(size_t cap, struct secret_pool **ret) {
         return 0;
 }
 
+struct secret_pool *secret_pool_ref(struct secret_pool *p) {
+        if (p)
+                p->refs++;
+        return p;
+}
+
 struct secret_pool *secret_pool_unref(struct secret_pool *p) {
         if (p && --p->refs == 0) {
                 secret_free(p->region); /* wipes (read-only or not) and unmaps */
@@ -283,22 +289,29 @@ struct secret_pool *secret_pool_unref(struct secret_pool *p) {
         return NULL;
 }
 
-int secret_new_pooled(struct secret_pool *p, size_t size, struct secret **ret) {
+void *secret_pool_take(struct secret_pool *p, size_t size) {
         size_t want = size ? size : 1;
         if (!p || p->sealed || want > p->cap - p->used)
+                return NULL;
+        unsigned char *data = p->base + p->used;
+        size_t step = (want + SECRET_POOL_ALIGN - 1) & ~(size_t)(SECRET_POOL_ALIGN - 1);
+        p->used = step < p->cap - p->used ? p->used + step : p->cap;
+        return data;
+}
+
+int secret_new_pooled(struct secret_pool *p, size_t size, struct secret **ret) {
+        void *data = secret_pool_take(p, size);
+        if (!data)
                 return secret_new(size, ret);
         struct secret *s = calloc(1, sizeof *s);
         if (!s)
-                return -ENOMEM;
+                return -ENOMEM; /* the bytes taken stay unused, wiped with the pool */
         *s = (struct secret){
-                .data = p->base + p->used,
+                .data = data,
                 .size = size,
                 .locked = p->region->locked,
-                .pool = p,
+                .pool = secret_pool_ref(p),
         };
-        size_t step = (want + SECRET_POOL_ALIGN - 1) & ~(size_t)(SECRET_POOL_ALIGN - 1);
-        p->used = step < p->cap - p->used ? p->used + step : p->cap;
-        p->refs++;
         *ret = s;
         return 0;
 }

@@ -40,7 +40,12 @@ int secret_new_copy(const void *data, size_t size, struct secret **ret);
  * long as its creator's reference (secret_pool_unref) or one of its values does. */
 struct secret_pool;
 int secret_pool_new(size_t cap, struct secret_pool **ret);
+struct secret_pool *secret_pool_ref(struct secret_pool *p);
 struct secret_pool *secret_pool_unref(struct secret_pool *p);
+/* size bytes of the pool as they are, for a holder of a reference that wipes them
+ * (sodium_memzero) when done with them; NULL from a NULL, sealed or full pool. The HTTP
+ * response bodies of a batch (http.c) are such bytes. */
+void *secret_pool_take(struct secret_pool *p, size_t size);
 int secret_new_pooled(struct secret_pool *p, size_t size, struct secret **ret);
 int secret_new_pooled_copy(struct secret_pool *p, const void *data, size_t size,
                            struct secret **ret);

@@ -16,10 +16,10 @@
 #define HTTP_MAX_HOST_CONNECTIONS 6
 #define HTTP_BODY_INITIAL 2048
 /* A batch's arena: this much a request (a Vault reply is some 400 bytes, a mount lookup 700),
- * at most HTTP_ARENA_MAX in all; bodies start at multiples of HTTP_ARENA_ALIGN. */
+ * at most HTTP_ARENA_MAX in all; a body's first size there, doubled as it grows. */
 #define HTTP_ARENA_SHARE 1024
 #define HTTP_ARENA_MAX ((size_t)256 * 1024)
-#define HTTP_ARENA_ALIGN 64
+#define HTTP_ARENA_FIRST 64
 #define HTTP_PEM_MAX ((size_t)4 * 1024 * 1024) /* a CA bundle is ~200 KiB */
 
 struct http_client {
@@ -54,50 +54,18 @@ uint64_t http_now_ms(void) {
 
 /* ---- response bodies in locked memory ---------------------------------------------------- */
 
-/* The bodies of one http_perform, carved one after another from one locked region of whole
- * pages (secret_new_batch): one mapping, one mlock and two guard pages for the batch, where a
- * sodium_malloc per body cost a mapping, an mlock, guard pages and two resident pages each (a
- * fetch of 100 secrets: some 800 KiB more at its peak, and 600 more system calls). Nothing is
- * reused: a body that grows or is freed is wiped where it was. The region is wiped and unmapped
- * with its last holder (the batch, and each request until http_request_done). */
-struct http_arena {
-        struct secret *mem; /* whole pages: a guard page right before and right after */
-        unsigned char *base;
-        size_t cap, used;
-        unsigned refs;
-};
-
-static struct http_arena *http_arena_new(size_t n_requests) {
-        size_t page = (size_t)sysconf(_SC_PAGESIZE);
+/* The bodies of one http_perform, carved one after another from one secret_pool (a locked
+ * region of whole pages, guard pages at its two ends): one mapping and one mlock for the batch,
+ * where a sodium_malloc per body cost a mapping, an mlock, guard pages and two resident pages
+ * each (a fetch of 100 secrets: some 800 KiB more at its peak, and 600 more system calls).
+ * Nothing is reused: a body that grows or is freed is wiped where it was. The pool is wiped and
+ * unmapped with its last holder (the batch, and each request until http_request_done). NULL
+ * when it cannot be had: each body then takes a sodium_malloc of its own. */
+static struct secret_pool *http_arena_new(size_t n_requests) {
+        struct secret_pool *p = NULL;
         size_t cap = n_requests > HTTP_ARENA_MAX / HTTP_ARENA_SHARE ? HTTP_ARENA_MAX
                                                                     : n_requests * HTTP_ARENA_SHARE;
-        cap = (cap + page - 1) / page * page;
-        struct http_arena *a = calloc(1, sizeof *a);
-        if (!a)
-                return NULL;
-        /* A batch of one value: locked, undumpable, wiped on fork and when freed. */
-        if (secret_new_batch(&cap, 1, &a->mem) < 0) {
-                free(a);
-                return NULL;
-        }
-        a->base = secret_data(a->mem);
-        a->cap = cap;
-        a->refs = 1;
-        return a;
-}
-
-static struct http_arena *http_arena_ref(struct http_arena *a) {
-        if (a)
-                a->refs++;
-        return a;
-}
-
-static struct http_arena *http_arena_unref(struct http_arena *a) {
-        if (a && --a->refs == 0) {
-                secret_free(a->mem); /* wipes, unmaps */
-                free(a);
-        }
-        return NULL;
+        return n_requests > 0 && secret_pool_new(cap, &p) >= 0 ? p : NULL;
 }
 
 static void http_body_free(struct http_body *b) {
@@ -108,29 +76,18 @@ static void http_body_free(struct http_body *b) {
         *b = (struct http_body){0};
 }
 
-/* cap bytes from the arena, else NULL (no arena, or not that much left in it). */
-static unsigned char *http_arena_take(struct http_arena *a, size_t cap) {
-        if (!a || cap > a->cap - a->used)
-                return NULL;
-        unsigned char *p = a->base + a->used;
-        a->used += cap;
-        return p;
-}
-
-static int http_body_append(struct http_body *b, struct http_arena *arena, const void *data,
+static int http_body_append(struct http_body *b, struct secret_pool *arena, const void *data,
                             size_t n, size_t max) {
         if (n > max - b->size)
                 return -EFBIG;
         if (b->size + n > b->cap) {
                 /* In the arena, what this chunk needs (a small reply comes whole); on its own,
                  * a page's worth, doubled as it grows. */
-                size_t cap = b->cap ? b->cap : arena ? HTTP_ARENA_ALIGN : HTTP_BODY_INITIAL;
+                size_t cap = b->cap ? b->cap : arena ? HTTP_ARENA_FIRST : HTTP_BODY_INITIAL;
                 while (cap < b->size + n)
                         cap = cap > max / 2 ? max : cap * 2;
-                if (arena)
-                        cap = (cap + HTTP_ARENA_ALIGN - 1) & ~(size_t)(HTTP_ARENA_ALIGN - 1);
                 /* Allocate, copy, free (which wipes): never realloc a buffer that holds values. */
-                unsigned char *bigger = http_arena_take(arena, cap);
+                unsigned char *bigger = secret_pool_take(arena, cap);
                 bool in_arena = bigger != NULL;
                 if (!bigger)
                         bigger = sodium_malloc(cap);
@@ -228,7 +185,7 @@ void http_request_done(struct http_request *r) {
         if (r->headers) /* else libcurl may never have been loaded */
                 curl_slist_free_all(r->headers);
         http_body_free(&r->response);
-        http_arena_unref(r->arena);
+        secret_pool_unref(r->arena);
         free(r->path);
         *r = (struct http_request){0};
 }
@@ -712,13 +669,13 @@ static int http_schedule(struct http_client *c, struct http_request *const *reqs
 }
 
 static int http_perform_in(struct http_client *c, struct http_request *const *reqs, size_t n,
-                           struct http_arena *arena) {
+                           struct secret_pool *arena) {
         for (size_t i = 0; i < n; i++) {
                 struct http_request *r = reqs[i];
                 /* A body of an earlier batch is in that batch's arena: gone before this one's. */
                 http_body_free(&r->response);
-                http_arena_unref(r->arena);
-                r->arena = http_arena_ref(arena);
+                secret_pool_unref(r->arena);
+                r->arena = secret_pool_ref(arena);
                 r->status = 0;
                 r->error = 0;
                 r->why = NULL;
@@ -756,9 +713,8 @@ static int http_perform_in(struct http_client *c, struct http_request *const *re
 }
 
 int http_perform(struct http_client *c, struct http_request *const *reqs, size_t n) {
-        /* Without an arena (no memory for it), each body takes a sodium_malloc of its own. */
-        struct http_arena *arena = n > 0 ? http_arena_new(n) : NULL;
+        struct secret_pool *arena = http_arena_new(n);
         int r = http_perform_in(c, reqs, n, arena);
-        http_arena_unref(arena);
+        secret_pool_unref(arena);
         return r;
 }

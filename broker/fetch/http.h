@@ -68,7 +68,7 @@ struct http_client_stats {
 void http_kept_clients(void (*fn)(const struct http_client_stats *s, void *userdata),
                        void *userdata);
 
-/* A response body: in its batch's arena (one region for the bodies of one http_perform:
+/* A response body: in its batch's arena (one secret_pool for the bodies of one http_perform:
  * locked, guard pages at both ends, wiped), or in a sodium_malloc buffer of its own when the
  * arena is full. Wiped when freed either way. */
 struct http_body {
@@ -95,7 +95,7 @@ struct http_request {
 
         /* Private to http.c. */
         void *easy;
-        struct http_arena *arena; /* of the last http_perform, held until http_request_done */
+        struct secret_pool *arena; /* of the last http_perform, held until http_request_done */
         uint64_t retry_at;
         bool in_multi, finished, too_large;
         size_t max_response;
