@@ -19,8 +19,9 @@ static const char status_usage[] =
         "With CONTAINER (an id, a name or a unique id prefix): that one in full, with each\n"
         "secret's ref, version, lease and its expiry. Never a value. --json prints the records\n"
         "(an array; one object for CONTAINER), see lockbox-broker(8).\n"
-        "The table starts with the warm fetch agent: pid, uid, uptime, requests, logins, and\n"
-        "each backend's connections. --agent shows only the agent (--json: one object).\n";
+        "The table starts with the warm fetch agent: pid, uid, uptime, requests, logins, Vault\n"
+        "mounts remembered, and each backend's connections. --agent shows only the agent\n"
+        "(--json: one object).\n";
 
 static bool status_has_network_backend(const struct broker_config *cfg) {
         for (size_t i = 0; i < cfg->n_backends; i++)
@@ -56,9 +57,10 @@ static void status_print_agent(const json_t *a) {
 #define AGENT_INT(k) json_integer_value(json_object_get(a, k))
         printf("agent pid=%" JSON_INTEGER_FORMAT " uid=%" JSON_INTEGER_FORMAT
                " uptime=%" JSON_INTEGER_FORMAT "s idle=%" JSON_INTEGER_FORMAT
-               "s requests=%" JSON_INTEGER_FORMAT " logins=%" JSON_INTEGER_FORMAT "%s\n",
+               "s requests=%" JSON_INTEGER_FORMAT " logins=%" JSON_INTEGER_FORMAT
+               " mounts=%" JSON_INTEGER_FORMAT "%s\n",
                AGENT_INT("pid"), AGENT_INT("uid"), AGENT_INT("uptime_s"), AGENT_INT("idle_s"),
-               AGENT_INT("requests"), AGENT_INT("logins"),
+               AGENT_INT("requests"), AGENT_INT("logins"), AGENT_INT("mounts"),
                json_is_true(json_object_get(a, "current")) ? ""
                                                            : " (stale: another configuration)");
 #undef AGENT_INT

@@ -16,6 +16,7 @@
 #include "log.h"
 #include "privsep.h"
 #include "token_memory.h"
+#include "vault_mounts.h"
 
 #define AGENT_RECV_TIMEOUT_MS 2000 /* a hook sends its request right after connecting */
 #define AGENT_STATUS_MAX 16384
@@ -73,12 +74,13 @@ static json_t *agent_backends_json(const struct broker_config *cfg) {
 static int agent_status_text(const struct agent *a, bool current, char **ret) {
         uint64_t now = agent_now_ms();
         _cleanup_json_ json_t *j = json_pack(
-                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "pid", (json_int_t)getpid(),
-                "uid", (json_int_t)getuid(), "uptime_s", (json_int_t)((now - a->started_ms) / 1000),
-                "idle_s", (json_int_t)((now - a->last_ms) / 1000), "requests",
-                (json_int_t)a->requests, "failed", (json_int_t)a->failed, "refused",
-                (json_int_t)a->refused, "logins", (json_int_t)token_memory_stores(), "current",
-                current, "backends", agent_backends_json(a->cfg));
+                "{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:b, s:o}", "pid",
+                (json_int_t)getpid(), "uid", (json_int_t)getuid(), "uptime_s",
+                (json_int_t)((now - a->started_ms) / 1000), "idle_s",
+                (json_int_t)((now - a->last_ms) / 1000), "requests", (json_int_t)a->requests,
+                "failed", (json_int_t)a->failed, "refused", (json_int_t)a->refused, "logins",
+                (json_int_t)token_memory_stores(), "mounts", (json_int_t)vault_mounts_count(),
+                "current", current, "backends", agent_backends_json(a->cfg));
         if (!j)
                 return -ENOMEM;
         return json_dump_compact(j, ret);
@@ -237,6 +239,7 @@ static int agent_start(struct agent *a, int listen_fd) {
         if (r < 0)
                 return r;
         http_keep_clients();
+        vault_mounts_remember();
         a->started_ms = a->last_ms = agent_now_ms();
         log_info("agent: pid %d serves %s as uid %u gid %u, exits after %u s idle", (int)getpid(),
                  a->cfg->state_dir, (unsigned)getuid(), (unsigned)getgid(), a->cfg->agent_idle_s);

@@ -3,6 +3,7 @@
 
 #include "vault_auth.h"
 #include "vault_kv.h"
+#include "vault_mounts.h"
 
 #include <string.h>
 
@@ -19,6 +20,7 @@ struct vault_item {
         size_t owner; /* the item whose request reads api (itself, or an earlier one) */
         struct http_request req;
         struct vault_read read;
+        bool done; /* read and parsed: a second round leaves it be */
         int error;
         char why[VAULT_WHY_MAX];
 };
@@ -27,8 +29,9 @@ struct vault_batch {
         struct vault_client vc;
         struct vault_item *items;
         size_t n;
-        struct vault_mount *mounts;
+        struct vault_mount *mounts; /* room for two a secret: a second round's lookups */
         size_t n_mounts;
+        char *scope; /* the agent's mount memory's (vault_mounts.h); NULL when it has none */
 };
 
 static void vault_batch_reset(struct vault_batch *vb) {
@@ -39,6 +42,7 @@ static void vault_batch_reset(struct vault_batch *vb) {
                 free(it->api);
                 it->api = NULL;
                 it->mount = -1;
+                it->done = false;
                 it->error = 0;
                 it->why[0] = '\0';
         }
@@ -51,6 +55,7 @@ static void vault_batch_done(struct vault_batch *vb) {
         vault_batch_reset(vb);
         free(vb->mounts);
         free(vb->items);
+        free(vb->scope);
         vault_client_done(&vb->vc);
 }
 
@@ -63,9 +68,10 @@ static void vault_item_fail(struct vault_item *it, int error, const char *why) {
 
 /* ---- mounts: which are KV v2 ----------------------------------------------------------------- */
 
-/* mounts has room for one a secret (each mount is added for a secret that had none). */
+/* mounts has room for two a secret (each mount is added for a secret that had none, in each of
+ * at most two rounds). */
 static ssize_t vault_mount_add(struct vault_batch *vb, const char *ref_path) {
-        if (vb->n_mounts >= vb->n)
+        if (vb->n_mounts >= 2 * vb->n)
                 return -EOVERFLOW;
         vb->mounts[vb->n_mounts] = (struct vault_mount){
                 .key = ref_path,
@@ -148,9 +154,13 @@ static void vault_preflight_result(struct vault_batch *vb, struct vault_item *it
                         free(m->path);
                         m->path = NULL;
                         vault_item_fail(it, -EBADMSG, "malformed response to the mount lookup");
-                } else
+                } else {
                         log_debug("vault %s: %s is mount %s (%s, kv v%d)", vb->vc.cfg->backend,
                                   it->sr->ref.path, m->path, m->type, m->kv_version);
+                        if (vb->scope && vault_mounts_learn(vb->scope, m, http_now_ms()) < 0)
+                                log_debug("vault %s: cannot remember mount %s (out of memory)",
+                                          vb->vc.cfg->backend, m->path);
+                }
         } else if (!r->error && (r->status == 403 || r->status == 404)) {
                 log_debug("vault %s: mount lookup for %s: %ld, reading the path as given",
                           vb->vc.cfg->backend, it->sr->ref.path, r->status);
@@ -177,6 +187,36 @@ static void vault_preflight_spread(struct vault_batch *vb, const size_t *targets
                                 it->mount = t->mount;
                 }
         }
+}
+
+/* The agent's remembered mounts: an item under one is read without a lookup. */
+static int vault_mounts_recall_all(struct vault_batch *vb) {
+        uint64_t now = http_now_ms();
+        for (size_t i = 0; vb->scope && i < vb->n; i++) {
+                struct vault_item *it = &vb->items[i];
+                if (it->error || it->mount >= 0)
+                        continue;
+                vault_mount_assign_known(vb, it);
+                if (it->mount >= 0)
+                        continue;
+                struct vault_mount m;
+                int r = vault_mounts_recall(vb->scope, it->sr->ref.path, now, &m);
+                if (r == -ENOENT)
+                        continue;
+                if (r < 0)
+                        return r;
+                ssize_t k = vault_mount_add(vb, it->sr->ref.path);
+                if (k < 0) {
+                        vault_mount_done(&m);
+                        return (int)k;
+                }
+                m.recalled = true;
+                vb->mounts[k] = m;
+                it->mount = k;
+                log_debug("vault %s: %s is mount %s (kv v%d, remembered)", vb->vc.cfg->backend,
+                          it->sr->ref.path, m.path, m.kv_version);
+        }
+        return 0;
 }
 
 static int vault_preflight(struct vault_batch *vb) {
@@ -214,7 +254,7 @@ static int vault_read_queue(struct vault_batch *vb, struct http_request **reqs, 
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
                 const char *why = NULL;
-                if (it->error)
+                if (it->error || it->done)
                         continue;
                 const struct vault_mount *m = it->mount >= 0 ? &vb->mounts[it->mount] : NULL;
                 int r = vault_read_path(&it->sr->ref, m, &it->api, &why);
@@ -224,7 +264,8 @@ static int vault_read_queue(struct vault_batch *vb, struct http_request **reqs, 
                 }
                 it->owner = i;
                 for (size_t j = 0; j < i && it->owner == i; j++)
-                        if (!vb->items[j].error && streq_ptr(vb->items[j].api, it->api))
+                        if (!vb->items[j].error && !vb->items[j].done &&
+                            streq_ptr(vb->items[j].api, it->api))
                                 it->owner = j;
                 if (it->owner != i)
                         continue;
@@ -251,14 +292,15 @@ static int vault_read_all(struct vault_batch *vb) {
          * which then gets a buffer of its own). Without a pool, each has its own buffer. */
         size_t cap = 0;
         for (size_t i = 0; i < vb->n; i++)
-                if (!vb->items[i].error && !vb->items[vb->items[i].owner].req.error)
+                if (!vb->items[i].error && !vb->items[i].done &&
+                    !vb->items[vb->items[i].owner].req.error)
                         cap += vb->items[vb->items[i].owner].req.response.size;
         struct secret_pool *pool = NULL;
         if (cap > 0 && secret_pool_new(cap, &pool) < 0)
                 pool = NULL;
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
-                if (it->error)
+                if (it->error || it->done)
                         continue;
                 const struct vault_mount *m = it->mount >= 0 ? &vb->mounts[it->mount] : NULL;
                 const struct http_request *req = &vb->items[it->owner].req;
@@ -269,6 +311,7 @@ static int vault_read_all(struct vault_batch *vb) {
                 it->error = vault_parse_read(req->status, req->response.data, req->response.size,
                                              m && m->kv_version == 2, it->sr->ref.field, pool,
                                              &it->read, it->why, sizeof it->why);
+                it->done = !it->error;
         }
         secret_pool_unref(pool); /* the values hold it now */
         for (size_t i = 0; i < vb->n; i++)
@@ -312,10 +355,47 @@ static int vault_batch_report(struct vault_batch *vb) {
         return 0;
 }
 
+/* Items whose read failed under a remembered mount as a read under a mount remade since fails
+ * (404, 403, a reply of the other KV version's shape): the mount is forgotten and the items go
+ * round again, looked up; the others keep what they read (a lease is not taken twice). */
+static bool vault_batch_forget_stale(struct vault_batch *vb) {
+        bool again = false;
+        for (size_t i = 0; i < vb->n; i++) {
+                struct vault_item *it = &vb->items[i];
+                if (!it->error || it->mount < 0 || !vb->mounts[it->mount].recalled ||
+                    (it->error != -ENOENT && it->error != -EACCES && it->error != -EBADMSG))
+                        continue;
+                struct vault_mount *m = &vb->mounts[it->mount];
+                if (m->path) {
+                        log_info("vault %s: read under remembered mount %s failed, looking it "
+                                 "up again",
+                                 vb->vc.cfg->backend, m->path);
+                        vault_mounts_forget(vb->scope, m->path);
+                        vault_mount_done(m); /* covers nothing now */
+                }
+                http_request_done(&it->req);
+                vault_read_done(&it->read);
+                free(it->api);
+                it->api = NULL;
+                it->mount = -1;
+                it->error = 0;
+                it->why[0] = '\0';
+                again = true;
+        }
+        return again;
+}
+
 static int vault_batch_run(struct vault_batch *vb) {
-        int r = vault_preflight(vb);
+        int r = vb->vc.cfg->kv_version ? 0 : vault_mounts_recall_all(vb);
+        if (r >= 0)
+                r = vault_preflight(vb);
         if (r >= 0)
                 r = vault_read_all(vb);
+        if (r >= 0 && vault_batch_forget_stale(vb)) {
+                r = vault_preflight(vb);
+                if (r >= 0)
+                        r = vault_read_all(vb);
+        }
         return r;
 }
 
@@ -326,13 +406,16 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
         char msg[VAULT_WHY_MAX];
 
         vb->items = calloc(batch->n, sizeof *vb->items);
-        vb->mounts = calloc(batch->n, sizeof *vb->mounts);
+        vb->mounts = calloc(2 * batch->n, sizeof *vb->mounts);
         if (!vb->items || !vb->mounts)
                 return -ENOMEM;
         vb->n = batch->n;
         for (size_t i = 0; i < batch->n; i++)
                 vb->items[i] = (struct vault_item){
                         .sr = batch->secrets[i], .out = batch->out[i], .mount = -1};
+        if (vault_mounts_remembering() &&
+            vault_mounts_scope(cfg->backend, cfg->address, cfg->namespace, &vb->scope) < 0)
+                return -ENOMEM;
         int r = vault_client_init(&vb->vc, cfg, batch->cfg->state_dir,
                                   http_now_ms() + cfg->timeout_ms, &why);
         if (r < 0)

@@ -7,10 +7,12 @@
 /*
  * The "vault" backend type: HashiCorp Vault's HTTP API (DESIGN §4, §5).
  *
- *   vault.c         the batch (preflight, reads, one re-login on 403), revoke, check
+ *   vault.c         the batch (preflight, reads, one re-login on 403, one more round for a
+ *                   mount remembered wrongly), revoke, check
  *   vault_config.c  the backend's JSON and a role's auth override
  *   vault_auth.c    token file, AppRole (wrapped secret id), cert, Kubernetes; token cache
  *   vault_kv.c      ref to API path, and parsing of every reply (pure: unit-tested, fuzzed)
+ *   vault_mounts.c  the agent's memory of the mounts it looked up
  *   vault_check.c   `lockbox-broker check` for a vault backend
  *
  * Each has its own header; this one is what backend.c calls.

@@ -27,6 +27,7 @@ struct vault_mount {
         char *type; /* "kv", "database", ...; NULL when unknown */
         int kv_version; /* 2 for KV v2, 1 for KV v1 or unknown (read the path as given) */
         long status; /* the preflight's status: 200, or 403/404 treated as unknown */
+        bool recalled; /* from the agent's memory (vault_mounts.h), not this batch's lookup */
 };
 
 void vault_mount_done(struct vault_mount *m);

@@ -25,15 +25,16 @@ starts() {
     assert_clean "$id"
 }
 
+# First, while the agent has no mount remembered (README, "The agent"): the lookup is made.
+starts rmix "a 412 on the mount lookup, a 502 and a 503 on the read" \
+    '{"type": "status", "status": 412, "path": "sys/internal/ui/mounts/"}' \
+    '{"type": "status", "status": 502, "path": "secret/data/app/db"}' \
+    '{"type": "status", "status": 503, "path": "secret/data/app/db"}'
 starts r429 "a 429 then success" '{"type": "status", "status": 429, "path": "secret/data/app/db"}'
 assert_eq "429: answered once" 1 "$(vault_counter 'c["status"].get("429", 0)')"
 starts rdrop "a dropped connection then success" '{"type": "drop", "path": "secret/data/app/db"}'
 assert_eq "drop: dropped once" 1 "$(vault_counter 'c["dropped"]')"
 starts rrst "a reset connection then success" '{"type": "drop", "rst": true, "path": "secret/data/app/db"}'
-starts rmix "a 412 on the mount lookup, a 502 and a 503 on the read" \
-    '{"type": "status", "status": 412, "path": "sys/internal/ui/mounts/"}' \
-    '{"type": "status", "status": 502, "path": "secret/data/app/db"}' \
-    '{"type": "status", "status": 503, "path": "secret/data/app/db"}'
 
 vault_ctl DELETE /faults >/dev/null
 vault_ctl POST /counters/reset >/dev/null

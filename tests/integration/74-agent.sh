@@ -1,7 +1,8 @@
 #!/bin/bash
 # 74-agent.sh — the warm fetch agent (broker/fetch/agent.h): started on demand by the first hook
 # that needs Vault, one agent for a burst of concurrent hooks, which then costs one login and one
-# TLS connection at the Vault fake; no token file while it runs; confined as the fetch child is
+# TLS connection at the Vault fake, and one mount lookup (the agent remembers the mount, and
+# looks it up again when a read under it fails: a mount remade as KV v1); no token file while it runs; confined as the fetch child is
 # (uid 65534, no capability, no_new_privs, its seccomp filter), non-dumpable, its secrets in
 # locked memory, none of the hook's pipes held; status shows it; a non-root process is refused
 # even where it can reach the socket; killed mid-fetch, the hook falls back to its own child and
@@ -15,9 +16,12 @@ command -v setpriv >/dev/null 2>&1 || skip "setpriv is not installed (util-linux
 
 V=$(new_secret)
 SID=$(new_secret)
+V3=$(new_secret)
+V4=$(new_secret)
 start_vault_fake "{
- \"policies\": {\"app\": [\"secret/data/app/*\"]},
- \"kv\": {\"secret/app/db\": {\"pw\": \"$V\"}},
+ \"mounts\": {\"kvs\": {\"type\": \"kv\", \"version\": 2}},
+ \"policies\": {\"app\": [\"secret/data/app/*\", \"kvs/data/app/*\", \"kvs/app/*\"]},
+ \"kv\": {\"secret/app/db\": {\"pw\": \"$V\"}, \"kvs/app/db\": {\"pw\": \"$V3\"}},
  \"approle\": {\"roles\": {\"app\": {\"role_id\": \"rid\", \"policies\": [\"app\"], \"token_ttl\": \"1h\"}},
              \"secret_ids\": [{\"role\": \"app\", \"secret_id\": \"$SID\", \"num_uses\": 0}]}}"
 AGENT_JSON='{"enabled": true, "idle_s": 60}'
@@ -61,6 +65,21 @@ run_one() {
     bundle "$1"
     run_container "$1"
     delete_container "$1"
+}
+
+# kvs_one ID: the same for db=vault:kvs/app/db#pw.
+kvs_one() {
+    make_bundle "$1" /lockbox-shim -- /bin/lbx-testapp read-fd:3
+    annotate "$1" io.lockbox.secret.db=vault:kvs/app/db#pw
+    # shellcheck disable=SC2086 # options, split on purpose
+    add_hooks "$1" $VAULT_HOOK_OPTS
+    run_container "$1"
+    delete_container "$1"
+}
+
+# lookups PATH: the mount lookups the fake answered for PATH since its counters were reset.
+lookups() {
+    vault_counter "c[\"requests\"].get(\"GET sys/internal/ui/mounts/$1\", 0)"
 }
 
 # client UID CAPS: a python client that connects to the agent's socket as UID (with ambient
@@ -110,6 +129,7 @@ done
 assert_eq "burst: 8 containers got the value" 8 "$got"
 assert_eq "burst: one AppRole login" 1 "$(vault_counter 'c["logins"]["approle"]')"
 assert_eq "burst: one TLS connection to Vault" 1 "$(vault_counter 'c["connections"]')"
+assert_eq "burst: one mount lookup (the agent remembers the mount)" 1 "$(lookups secret/app/db)"
 A=$(agent_pid)
 assert_true "burst: an agent runs" test -n "$A"
 assert_eq "burst: exactly one agent" "$A" "$(our_agents)"
@@ -144,7 +164,7 @@ a = json.load(sys.stdin)
 b = [x for x in a["backends"] if x["name"] == "vault"][0]
 print(a["pid"], a["running"], a["logins"], b["name"], b["connections"], b["connections_opened"])')"
 assert_match "status: the agent's line" "$(broker status)" \
-    "^agent pid=$A uid=65534 uptime=[0-9]+s idle=[0-9]+s requests=8 logins=1"
+    "^agent pid=$A uid=65534 uptime=[0-9]+s idle=[0-9]+s requests=8 logins=1 mounts=1"
 
 # 4. Root only: a uid that cannot reach the socket, and one that can (CAP_DAC_OVERRIDE).
 assert_eq "uid 65534: the socket is out of reach" "connect 13" "$(client 65534 "")"
@@ -155,7 +175,30 @@ assert_match "the agent says whom it refused" "$(cat "$AGENT_LOG")" \
 assert_eq "root's status still answered" "$A" \
     "$(broker status --agent --json | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["pid"])')"
 
-# 5. Killed mid-fetch: the read waits 3 s at the fake; the agent dies; the hook falls back.
+# 5. A remembered mount remade as KV v1: the read under the remembered KV v2 path fails, the
+# agent forgets it, looks it up again and reads the new mount; the container gets the value.
+vault_ctl POST /counters/reset >/dev/null
+kvs_one m1
+assert_eq "kv v2 mount: the value" "$V3" "$(out_value m1 fd.3)"
+kvs_one m2
+assert_eq "kv v2 mount again: the value" "$V3" "$(out_value m2 fd.3)"
+assert_eq "kv v2 mount: looked up once for two containers" 1 "$(lookups kvs/app/db)"
+vault_api DELETE sys/mounts/kvs >/dev/null || die "cannot unmount kvs/"
+vault_api POST sys/mounts/kvs '{"type": "kv", "options": {"version": "1"}}' >/dev/null ||
+    die "cannot mount kvs/ as KV v1"
+vault_api POST kvs/app/db "{\"pw\": \"$V4\"}" >/dev/null || die "cannot write kvs/app/db"
+kvs_one m3
+assert_eq "remade as kv v1: the new value" "$V4" "$(out_value m3 fd.3)"
+assert_match "remade as kv v1: the agent served it" "$(tail -n 20 "$T/broker.err")" \
+    "agent pid $A fetched 1 secret"
+assert_contains "remade as kv v1: the agent said why it looked again" "$(cat "$AGENT_LOG")" \
+    "vault vault: read under remembered mount kvs/ failed, looking it up again"
+assert_eq "remade as kv v1: looked up again, once" 2 "$(lookups kvs/app/db)"
+reads="$(vault_counter 'c["requests"].get("GET kvs/data/app/db", 0)')"
+reads="$reads $(vault_counter 'c["requests"].get("GET kvs/app/db", 0)')"
+assert_eq "reads: the KV v2 path twice and once stale, then the KV v1 path once" "3 1" "$reads"
+
+# 6. Killed mid-fetch: the read waits 3 s at the fake; the agent dies; the hook falls back.
 vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/db", "count": 1}'
 bundle k1
 run_container k1 &
@@ -174,7 +217,7 @@ delete_container k1
 assert_clean k1
 assert_eq "killed mid-fetch: no agent left" "" "$(our_agents)"
 
-# 6. A stale socket: nobody listens on it; the next hook starts a new agent.
+# 7. A stale socket: nobody listens on it; the next hook starts a new agent.
 assert_true "the dead agent's socket is still there" test -S "$SOCK"
 run_one s1
 assert_eq "stale socket: the container got the value" "$V" "$(out_value s1 fd.3)"
@@ -182,7 +225,7 @@ B=$(agent_pid)
 assert_true "stale socket: a new agent" test -n "$B" -a "$B" != "$A"
 assert_match "stale socket: it served the hook" "$(cat "$T/broker.err")" "agent pid $B fetched"
 
-# 7. Not an agent at the socket: root's listener that answers garbage; the hook falls back.
+# 8. Not an agent at the socket: root's listener that answers garbage; the hook falls back.
 kill -KILL "$B"
 wait_gone "$B" 5 || true
 "$PY" - "$SOCK" "$T/fake-agent.ready" <<'EOF' &
@@ -215,7 +258,7 @@ assert_match "a liar at the socket: the hook fell back" "$(cat "$T/broker.err")"
 kill -KILL "$liar" 2>/dev/null
 wait "$liar" 2>/dev/null || true
 
-# 8. The fetcher's uid changed: the agent serves another configuration, says so and exits; the
+# 9. The fetcher's uid changed: the agent serves another configuration, says so and exits; the
 # hook falls back; the next hook's agent runs as the new uid.
 run_one u0
 C=$(agent_pid)
@@ -230,7 +273,7 @@ run_one u2
 D=$(agent_pid)
 assert_eq "uid changed: the new agent runs as 61000" "61000 61000 61000 61000" "$(field "$D" Uid)"
 
-# 9. It idles out.
+# 10. It idles out.
 AGENT_JSON='{"idle_s": 1}'
 write_vault_config "$(auth_approle rid "$SID")"
 run_one i1 # the old agent: another configuration; it exits
@@ -240,7 +283,7 @@ assert_true "idle: a new agent" test -n "$E" -a "$E" != "$D"
 assert_true "idle: it exits after idle_s" wait_gone "$E" 10
 assert_contains "idle: it says why" "$(cat "$AGENT_LOG")" "agent: 1 s without a request, exiting"
 
-# 10. "enabled": false: no agent, the hook's own child fetches.
+# 11. "enabled": false: no agent, the hook's own child fetches.
 AGENT_JSON='{"enabled": false}'
 write_vault_config "$(auth_approle rid "$SID")"
 mark=$(wc -l <"$T/broker.err")
@@ -250,7 +293,7 @@ assert_eq "disabled: no agent" "" "$(our_agents)"
 assert_eq "disabled: the hook did not even try one" "" \
     "$(tail -n +$((mark + 1)) "$T/broker.err" | grep 'secret fetcher: agent' || true)"
 
-# 11. A socket passed as systemd passes one (contrib/systemd/lockbox-agent.socket).
+# 12. A socket passed as systemd passes one (contrib/systemd/lockbox-agent.socket).
 AGENT_JSON='{"idle_s": 30}'
 write_vault_config "$(auth_approle rid "$SID")"
 "$PY" - "$SOCK" "$BROKER" "$CFG" "$STATE" "$T/activated.ino" <<'EOF' &
@@ -284,5 +327,7 @@ assert_eq "socket-activated: on the socket it was given, not one of its own" \
 # Never a value or a credential in the agent's log (at -v -v), nor anywhere else.
 assert_true "the agent logged at -v -v" grep -q "GET /v1/secret/data/app/db" "$AGENT_LOG"
 assert_no_secret_anywhere "$V" "the value"
+assert_no_secret_anywhere "$V3" "the kvs/ value"
+assert_no_secret_anywhere "$V4" "the remade kvs/ value"
 assert_no_secret_anywhere "$SID" "the secret id"
 finish

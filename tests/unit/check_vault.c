@@ -17,6 +17,7 @@
 #include "fetch/vault_auth.h"
 #include "fetch/vault_config.h"
 #include "fetch/vault_kv.h"
+#include "fetch/vault_mounts.h"
 
 /* ---- the token cache ----------------------------------------------------------------------- */
 
@@ -396,6 +397,107 @@ START_TEST(test_http_header) {
 }
 END_TEST
 
+/* ---- the agent's memory of mounts ----------------------------------------------------------- */
+
+static void mounts_teardown(void) {
+        vault_mounts_reset();
+}
+
+static void learn(const char *scope, const char *path, int version, uint64_t now) {
+        struct vault_mount m = {.path = (char *)path, .type = (char *)"kv", .kv_version = version};
+        ck_assert_int_eq(vault_mounts_learn(scope, &m, now), 0);
+}
+
+/* The path recalled for ref_path at now, "" for none. */
+static const char *recall(const char *scope, const char *ref_path, uint64_t now, int *version) {
+        static char path[64];
+        _cleanup_(vault_mount_done) struct vault_mount m = {0};
+        int r = vault_mounts_recall(scope, ref_path, now, &m);
+        if (r == -ENOENT)
+                return "";
+        ck_assert_int_eq(r, 0);
+        ck_assert_str_eq(m.type, "kv");
+        ck_assert_int_eq(m.status, 200);
+        ck_assert(m.key == ref_path);
+        ck_assert(vault_mount_covers(&m, ref_path));
+        if (version)
+                *version = m.kv_version;
+        snprintf(path, sizeof path, "%s", m.path);
+        return path;
+}
+
+START_TEST(test_mounts_only_when_remembering) {
+        learn("A", "secret/", 2, 1000);
+        ck_assert_str_eq(recall("A", "secret/app/db", 1000, NULL), "");
+        ck_assert_uint_eq(vault_mounts_count(), 0);
+}
+END_TEST
+
+START_TEST(test_mounts_recall) {
+        int v = 0;
+        vault_mounts_remember();
+        learn("A", "secret/", 2, 1000);
+        learn("A", "kv1/", 1, 1000);
+        ck_assert_str_eq(recall("A", "secret/app/db", 1000, &v), "secret/");
+        ck_assert_int_eq(v, 2);
+        ck_assert_str_eq(recall("A", "kv1/app", 1000, &v), "kv1/");
+        ck_assert_int_eq(v, 1);
+        ck_assert_str_eq(recall("A", "secret", 1000, NULL), "secret/"); /* the mount itself */
+        ck_assert_str_eq(recall("A", "secretive/x", 1000, NULL), "");
+        ck_assert_str_eq(recall("A", "database/creds/x", 1000, NULL), "");
+        ck_assert_str_eq(recall("B", "secret/app/db", 1000, NULL), ""); /* another server */
+        /* The longest that holds the path: a mount inside another. */
+        learn("A", "secret/app/", 1, 1000);
+        ck_assert_str_eq(recall("A", "secret/app/db", 1000, &v), "secret/app/");
+        ck_assert_int_eq(v, 1);
+        ck_assert_str_eq(recall("A", "secret/other", 1000, NULL), "secret/");
+        /* Learned again: replaced, not added. */
+        learn("A", "secret/", 1, 2000);
+        ck_assert_uint_eq(vault_mounts_count(), 3);
+        ck_assert_str_eq(recall("A", "secret/x", 2000, &v), "secret/");
+        ck_assert_int_eq(v, 1);
+        vault_mounts_forget("A", "secret/app/");
+        ck_assert_str_eq(recall("A", "secret/app/db", 2000, NULL), "secret/");
+        vault_mounts_forget("A", "secret/");
+        ck_assert_str_eq(recall("A", "secret/app/db", 2000, NULL), "");
+        ck_assert_uint_eq(vault_mounts_count(), 1);
+}
+END_TEST
+
+START_TEST(test_mounts_expire) {
+        vault_mounts_remember();
+        learn("A", "secret/", 2, 1000);
+        ck_assert_str_eq(recall("A", "secret/a", 1000 + VAULT_MOUNTS_TTL_MS - 1, NULL), "secret/");
+        ck_assert_str_eq(recall("A", "secret/a", 1000 + VAULT_MOUNTS_TTL_MS, NULL), "");
+}
+END_TEST
+
+START_TEST(test_mounts_bounded) {
+        char path[32];
+        vault_mounts_remember();
+        for (int i = 0; i < 300; i++) {
+                snprintf(path, sizeof path, "m%d/", i);
+                learn("A", path, 2, 1000 + (uint64_t)i);
+        }
+        ck_assert_uint_eq(vault_mounts_count(), 256);
+        ck_assert_str_eq(recall("A", "m0/x", 1300, NULL), ""); /* the oldest went first */
+        ck_assert_str_eq(recall("A", "m43/x", 1300, NULL), "");
+        ck_assert_str_eq(recall("A", "m44/x", 1300, NULL), "m44/");
+        ck_assert_str_eq(recall("A", "m299/x", 1300, NULL), "m299/");
+}
+END_TEST
+
+START_TEST(test_mounts_scope) {
+        _cleanup_free_ char *a = NULL, *b = NULL, *c = NULL, *d = NULL;
+        ck_assert_int_eq(vault_mounts_scope("v a", "https://x", NULL, &a), 0);
+        ck_assert_int_eq(vault_mounts_scope("v", "a https://x", NULL, &b), 0);
+        ck_assert_int_eq(vault_mounts_scope("v", "https://x", "ns1", &c), 0);
+        ck_assert_int_eq(vault_mounts_scope("v", "https://x", NULL, &d), 0);
+        ck_assert_str_ne(a, b);
+        ck_assert_str_ne(c, d);
+}
+END_TEST
+
 Suite *make_suite(void) {
         Suite *s = suite_create("vault");
         TCase *tc = tcase_create("token cache");
@@ -415,6 +517,15 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_config_rejects);
         tcase_add_test(tc, test_http_address);
         tcase_add_test(tc, test_http_header);
+        suite_add_tcase(s, tc);
+
+        tc = tcase_create("mount memory");
+        tcase_add_checked_fixture(tc, NULL, mounts_teardown);
+        tcase_add_test(tc, test_mounts_only_when_remembering);
+        tcase_add_test(tc, test_mounts_recall);
+        tcase_add_test(tc, test_mounts_expire);
+        tcase_add_test(tc, test_mounts_bounded);
+        tcase_add_test(tc, test_mounts_scope);
         suite_add_tcase(s, tc);
         return s;
 }
