@@ -2,7 +2,8 @@
 # shellcheck disable=SC2034 # STORE_ANN, VAULT_ANN: set here for the files run.sh sources with this one
 # tests/bench/rows/start.sh — 1. container start: `runc run` of a busybox container running
 # `true`, bare (twice: the A/A pair), with two hooks that do nothing (the floor of any hook),
-# with lockbox's hooks asking for nothing, 10 store
+# with those and the command started through one more exec (the floor of a hook and an
+# entrypoint wrapper, which is how lockbox's shim runs), with lockbox's hooks asking for nothing, 10 store
 # secrets, 1 and 10 Vault secrets from the Python test server and from the same behind nginx's
 # HTTP/2 front, 10 from nginx's recorded replies, and the naive hook; references that show
 # what bounds a hook. These hooks run with the agent off (lib/servers.sh); the agent's variants
@@ -22,6 +23,7 @@ start_setup() {
 
     bundle plain '{}' '{}' /bin/true
     bundle floor "$(hooks_noop)" '{}' /bin/true
+    bundle floor_exec "$(hooks_noop)" '{}' /bin/env /bin/true
     bundle norequest "$LOCKBOX_HOOKS" '{}' /bin/true
     bundle store "$LOCKBOX_HOOKS" "$store_ann" /lockbox-shim -- /bin/true
     bundle vault1 "$LOCKBOX_HOOKS" "$vault1_ann" /lockbox-shim -- /bin/true
@@ -34,6 +36,8 @@ start_setup() {
     say "checking that every variant delivers its secrets"
     run_ctr plain plain-check || die "runc run without lockbox failed: $(tail -n 3 "$T/out/plain-check.err")"
     run_ctr floor floor-check || die "runc run with two /bin/true hooks failed: $(tail -n 3 "$T/out/floor-check.err")"
+    run_ctr floor_exec floor_exec-check ||
+        die "runc run of /bin/env /bin/true with two /bin/true hooks failed: $(tail -n 3 "$T/out/floor_exec-check.err")"
     check_variant store 10 "$store_ann"
     check_variant vault1 1 "$vault1_ann"
     check_variant vault 10 "$vault_ann"
@@ -52,6 +56,7 @@ start_setup() {
 start_bare() { run_ctr plain "bare1-r$1"; }
 start_bare_aa() { run_ctr plain "bare2-r$1"; }
 start_floor() { run_ctr floor "floor-r$1"; }
+start_floor_exec() { run_ctr floor_exec "floorx-r$1"; }
 start_norequest() { run_ctr norequest "norequest-r$1"; }
 start_store() { run_ctr store "store-r$1"; }
 start_vault1() { run_ctr vault1 "vault1-r$1"; }
@@ -71,7 +76,7 @@ start_x_fetch_fake() { "$FETCH" "$T/etc/fetch-fake.json" "${REFS10[@]}" >/dev/nu
 start_x_fetch_nginx() { "$FETCH" "$T/etc/fetch-nginx.json" "${REFS10[@]}" >/dev/null; }
 start_round_end() { rm -f "$T"/out/*-r"$1".*; }
 
-START_VARIANTS=(bare bare_aa floor norequest store vault1 vault h2_1 h2 nginx naive
+START_VARIANTS=(bare bare_aa floor floor_exec norequest store vault1 vault h2_1 h2 nginx naive
     x_libc x_nocurl x_curl x_broker x_fetch_fake x_fetch_nginx)
 
 start_run() {
@@ -85,6 +90,8 @@ start_table() {
     aa_row "A/A: bare \`runc run\` again, the same command (the noise floor)" start bare_aa bare
     ratio_row "floor: two hooks that do nothing (\`/bin/true\` as createRuntime and poststop): the least an OCI-hook injector adds here" \
         start floor bare 1 "" "" "(floor)"
+    ratio_row "floor with an entrypoint: the same two hooks, the command started through one more exec (\`/bin/env /bin/true\`: busybox, static as the shim is): the least a hook with an entrypoint wrapper adds here" \
+        start floor_exec bare 1 "" "" "(floor)"
     ratio_row "lockbox's hooks, no secret asked for (the broker reads config.json and leaves)" \
         start norequest bare 1 "" "" "(comparison)"
     ratio_row "lockbox, 10 store secrets (shim as entrypoint)" start store bare 1 "<=" 1.10
@@ -101,6 +108,9 @@ start_table() {
     agent_start_rows
     part_row "whole/part: 10 store secrets ÷ hooks with no secret" start store norequest
     part_row "whole/part: hooks with no secret ÷ two hooks that do nothing" start norequest floor
+    part_row "whole/part: 10 store secrets ÷ the floor with an entrypoint" start store floor_exec
+    part_row "whole/part: 1 Vault secret, warm agent ÷ the floor with an entrypoint" start agent_warm_1 floor_exec
+    part_row "whole/part: the floor with an entrypoint ÷ two hooks that do nothing" start floor_exec floor
     part_row "whole/part: 10 Vault secrets ÷ 1 (HTTP/2 front, no agent)" start h2 h2_1
     part_row "whole/part: 10 Vault secrets ÷ 1 (test server, no agent)" start vault vault1
     ref_row "reference: start and exit of a C program linked with libc alone" start.x_libc
