@@ -19,7 +19,8 @@
 # another configuration would have exited, and the hook fallen back to its own fetch child);
 # every cold one, by a new agent.
 #
-#   start: 1 and 10 Vault secrets through the HTTP/2 front, warm and cold.
+#   start: 1 and 10 Vault secrets through the HTTP/2 front, warm and cold; 10 from nginx's
+#          recorded replies, warm (a server that answers at once: lockbox's own part).
 #   fetch: 100 secrets from nginx's recorded replies through a warm agent (lbx-bench-fetch
 #          --agent: the hook's own request to the agent, process start included, no container).
 #   burst: $BURST containers at once, 5 Vault secrets each through the HTTP/2 front, with the
@@ -28,7 +29,7 @@
 #   rss:   the hook's peak RSS when a warm agent fetches its 10 Vault secrets; the agent's own
 #          peak (VmHWM) after a fresh agent fetched the 100 secrets of the fetch row.
 
-AGENT_START_VARIANTS=(agent_warm_1 agent_warm agent_cold_1 agent_cold)
+AGENT_START_VARIANTS=(agent_warm_1 agent_warm agent_cold_1 agent_cold agent_warm_nginx)
 AGENT_FETCH_VARIANTS=(agent agent_cold)
 AGENT_BURST_VARIANTS=(a aw)
 AGENT_RSS_VARIANTS=(broker_agent agent_100)
@@ -117,7 +118,7 @@ EOF
 
 # agent_setup: the configuration, the bundles of the groups that run, each checked once.
 agent_setup() {
-    local b ann args h2_1_ann h2_ann
+    local b ann args h2_1_ann h2_ann nginx_ann
     CFG_AGENT=$T/etc/broker-agent.json
     STATE_AGENT=$T/run/lockbox-agent
     agent_config "$CFG" "$CFG_AGENT" "$STATE_AGENT"
@@ -133,15 +134,19 @@ agent_setup() {
     h2_1_ann=$(annotations io.lockbox.secret 'vault_h2:secret/bench/s%03d#value' 1)
     h2_ann=$(annotations io.lockbox.secret 'vault_h2:secret/bench/s%03d#value' 10)
     AGENT_VAULT_ANN=$(annotations io.lockbox.secret 'vault:secret/bench/s%03d#value' 10)
+    nginx_ann=$(annotations io.lockbox.secret 'nginx:secret/bench/s%03d#value' 10)
     if [[ " $GROUPS_RUN " == *" start "* ]]; then
         bundle agent_1 "$AGENT_HOOKS" "$h2_1_ann" /lockbox-shim -- /bin/true
         bundle agent_10 "$AGENT_HOOKS" "$h2_ann" /lockbox-shim -- /bin/true
+        bundle agent_nginx "$AGENT_HOOKS" "$nginx_ann" /lockbox-shim -- /bin/true
         say "checking that the agent starts and delivers"
         agent_stop
         check_variant agent_1 1 "$h2_1_ann" "$AGENT_HOOKS"
         AGENT_PID=$(agent_pid) || die "agent: a hook with a Vault secret did not start the agent"
         check_variant agent_10 10 "$h2_ann" "$AGENT_HOOKS"
         agent_served "checking 10 secrets"
+        check_variant agent_nginx 10 "$nginx_ann" "$AGENT_HOOKS"
+        agent_served "checking 10 secrets from nginx"
         [ -z "$(ls "$STATE_AGENT/containers" 2>/dev/null)" ] || die "the broker left a container record behind (agent)"
     fi
 }
@@ -161,6 +166,9 @@ start_agent_warm_1_after() { agent_served "start, 1 secret, warm"; }
 start_agent_warm_before() { agent_ensure vault_h2; }
 start_agent_warm() { run_ctr agent_10 "aw10-r$1"; }
 start_agent_warm_after() { agent_served "start, 10 secrets, warm"; }
+start_agent_warm_nginx_before() { agent_ensure nginx; }
+start_agent_warm_nginx() { run_ctr agent_nginx "awn-r$1"; }
+start_agent_warm_nginx_after() { agent_served "start, 10 secrets from nginx, warm"; }
 start_agent_cold_1_before() { agent_stop; }
 start_agent_cold_1() { run_ctr agent_1 "ac1-r$1"; }
 start_agent_cold_1_after() { agent_served "start, 1 secret, cold"; }
@@ -172,6 +180,10 @@ agent_start_rows() {
     ratio_row "lockbox, 1 Vault secret, **warm agent**, nginx HTTP/2 front (AppRole; the agent's token and connection)" \
         start agent_warm_1 bare 1 "<=" 1.15
     ratio_row "lockbox, 10 Vault secrets, **warm agent**, nginx HTTP/2 front" start agent_warm bare 1 "<=" 1.25
+    ratio_row "lockbox, 10 Vault secrets, warm agent, nginx's recorded replies (a server that answers at once, as Vault from memory: lockbox's own part; token file)" \
+        start agent_warm_nginx bare 1 "" "" "(comparison)"
+    part_row "whole/part: 10 Vault secrets, warm agent, nginx's recorded replies ÷ the floor with an entrypoint" \
+        start agent_warm_nginx floor_exec
     ratio_row "lockbox, 1 Vault secret, cold agent (the hook starts it; it connects and logs in)" \
         start agent_cold_1 bare 1 "" "" "(comparison)"
     ratio_row "lockbox, 10 Vault secrets, cold agent" start agent_cold bare 1 "" "" "(comparison)"
