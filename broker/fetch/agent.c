@@ -79,7 +79,7 @@ static int agent_status_text(const struct agent *a, bool current, char **ret) {
                 (json_int_t)((now - a->started_ms) / 1000), "idle_s",
                 (json_int_t)((now - a->last_ms) / 1000), "requests", (json_int_t)a->requests,
                 "failed", (json_int_t)a->failed, "refused", (json_int_t)a->refused, "logins",
-                (json_int_t)token_memory_stores(), "mounts", (json_int_t)vault_mounts_count(),
+                (json_int_t)token_memory_stores(), "mounts", (json_int_t)vault_mounts_count(now),
                 "current", current, "backends", agent_backends_json(a->cfg));
         if (!j)
                 return -ENOMEM;

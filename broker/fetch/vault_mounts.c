@@ -17,6 +17,10 @@ static struct vault_mounts_entry entries[VAULT_MOUNTS_MAX];
 static size_t n_entries;
 static bool remembering;
 
+static bool vault_mounts_fresh(const struct vault_mounts_entry *e, uint64_t now_ms) {
+        return now_ms - e->learned_ms < VAULT_MOUNTS_TTL_MS;
+}
+
 void vault_mounts_remember(void) {
         remembering = true;
 }
@@ -55,6 +59,9 @@ int vault_mounts_learn(const char *scope, const struct vault_mount *m, uint64_t 
         if (!remembering || !m->path || !m->type)
                 return 0;
         vault_mounts_forget(scope, m->path);
+        for (size_t i = n_entries; i-- > 0;)
+                if (!vault_mounts_fresh(&entries[i], now_ms))
+                        vault_mounts_drop(i);
         if (n_entries == VAULT_MOUNTS_MAX)
                 vault_mounts_drop(0); /* entries are in the order they were learned */
         struct vault_mounts_entry *e = &entries[n_entries];
@@ -76,7 +83,7 @@ int vault_mounts_recall(const char *scope, const char *ref_path, uint64_t now_ms
         const struct vault_mounts_entry *best = NULL;
         for (size_t i = 0; remembering && i < n_entries; i++) {
                 const struct vault_mounts_entry *e = &entries[i];
-                if (!streq_ptr(e->scope, scope) || now_ms - e->learned_ms >= VAULT_MOUNTS_TTL_MS)
+                if (!streq_ptr(e->scope, scope) || !vault_mounts_fresh(e, now_ms))
                         continue;
                 if (!vault_mount_covers(&(struct vault_mount){.path = e->path}, ref_path))
                         continue;
@@ -106,6 +113,9 @@ void vault_mounts_reset(void) {
         remembering = false;
 }
 
-size_t vault_mounts_count(void) {
-        return n_entries;
+size_t vault_mounts_count(uint64_t now_ms) {
+        size_t n = 0;
+        for (size_t i = 0; i < n_entries; i++)
+                n += vault_mounts_fresh(&entries[i], now_ms);
+        return n;
 }

@@ -35,4 +35,5 @@ int vault_mounts_recall(const char *scope, const char *ref_path, uint64_t now_ms
 void vault_mounts_forget(const char *scope, const char *path);
 /* Every entry, and remembering off (for tests). */
 void vault_mounts_reset(void);
-size_t vault_mounts_count(void);
+/* The entries still within the TTL at now_ms (an expired one is dropped at the next learn). */
+size_t vault_mounts_count(uint64_t now_ms);

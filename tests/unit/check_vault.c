@@ -429,7 +429,7 @@ static const char *recall(const char *scope, const char *ref_path, uint64_t now,
 START_TEST(test_mounts_only_when_remembering) {
         learn("A", "secret/", 2, 1000);
         ck_assert_str_eq(recall("A", "secret/app/db", 1000, NULL), "");
-        ck_assert_uint_eq(vault_mounts_count(), 0);
+        ck_assert_uint_eq(vault_mounts_count(1000), 0);
 }
 END_TEST
 
@@ -453,14 +453,14 @@ START_TEST(test_mounts_recall) {
         ck_assert_str_eq(recall("A", "secret/other", 1000, NULL), "secret/");
         /* Learned again: replaced, not added. */
         learn("A", "secret/", 1, 2000);
-        ck_assert_uint_eq(vault_mounts_count(), 3);
+        ck_assert_uint_eq(vault_mounts_count(2000), 3);
         ck_assert_str_eq(recall("A", "secret/x", 2000, &v), "secret/");
         ck_assert_int_eq(v, 1);
         vault_mounts_forget("A", "secret/app/");
         ck_assert_str_eq(recall("A", "secret/app/db", 2000, NULL), "secret/");
         vault_mounts_forget("A", "secret/");
         ck_assert_str_eq(recall("A", "secret/app/db", 2000, NULL), "");
-        ck_assert_uint_eq(vault_mounts_count(), 1);
+        ck_assert_uint_eq(vault_mounts_count(2000), 1);
 }
 END_TEST
 
@@ -469,6 +469,13 @@ START_TEST(test_mounts_expire) {
         learn("A", "secret/", 2, 1000);
         ck_assert_str_eq(recall("A", "secret/a", 1000 + VAULT_MOUNTS_TTL_MS - 1, NULL), "secret/");
         ck_assert_str_eq(recall("A", "secret/a", 1000 + VAULT_MOUNTS_TTL_MS, NULL), "");
+        ck_assert_uint_eq(vault_mounts_count(1000 + VAULT_MOUNTS_TTL_MS - 1), 1);
+        ck_assert_uint_eq(vault_mounts_count(1000 + VAULT_MOUNTS_TTL_MS), 0);
+        /* Dropped, not only hidden, once another is learned after it expired: asked at a time
+         * when it would be fresh, it is gone. */
+        learn("A", "kv1/", 1, 1000 + VAULT_MOUNTS_TTL_MS);
+        ck_assert_str_eq(recall("A", "secret/a", 1000, NULL), "");
+        ck_assert_uint_eq(vault_mounts_count(1000 + VAULT_MOUNTS_TTL_MS), 1);
 }
 END_TEST
 
@@ -479,7 +486,7 @@ START_TEST(test_mounts_bounded) {
                 snprintf(path, sizeof path, "m%d/", i);
                 learn("A", path, 2, 1000 + (uint64_t)i);
         }
-        ck_assert_uint_eq(vault_mounts_count(), 256);
+        ck_assert_uint_eq(vault_mounts_count(1300), 256);
         ck_assert_str_eq(recall("A", "m0/x", 1300, NULL), ""); /* the oldest went first */
         ck_assert_str_eq(recall("A", "m43/x", 1300, NULL), "");
         ck_assert_str_eq(recall("A", "m44/x", 1300, NULL), "m44/");
