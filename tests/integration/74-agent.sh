@@ -1,15 +1,15 @@
 #!/bin/bash
 # 74-agent.sh — the warm fetch agent (broker/fetch/agent.h): started on demand by the first hook
 # that needs Vault, one agent for a burst of concurrent hooks, which then costs one login and one
-# TLS connection at the Vault fake, and one mount lookup (the agent remembers the mount, and
-# looks it up again when a read under it fails: a mount remade as KV v1); no token file while it runs; confined as the fetch child is
-# (uid 65534, no capability, no_new_privs, its seccomp filter), non-dumpable, its secrets in
-# locked memory, none of the hook's pipes held; status shows it; a non-root process is refused
-# even where it can reach the socket; killed mid-fetch, the hook falls back to its own child and
-# nothing is lost or left; a stale socket (nobody listening, or a listener that is not an
-# agent) is replaced or fallen back from; a changed fetcher uid makes the agent exit and the next
-# one runs as the new uid; it idles out; "enabled": false starts none; a socket passed as systemd
-# passes one (LISTEN_FDS) is served. No value or credential in its log at -v -v.
+# TLS connection at the Vault fake, and one mount lookup (the agent remembers the mount, and looks
+# it up again when a read under it fails: a mount remade as KV v1); no token file while it runs;
+# confined as the fetch child is (uid 65534, no capability, no_new_privs, its seccomp filter),
+# non-dumpable, its secrets in locked memory, none of the hook's pipes held; status shows it; a
+# non-root process is refused even where it can reach the socket; killed mid-fetch, the hook falls
+# back to its own child and nothing is lost or left; a stale socket (nobody listening, or a listener
+# that is not an agent) is replaced or fallen back from; a changed fetcher uid makes the agent exit
+# and the next one runs as the new uid; it idles out; "enabled": false starts none; a socket passed
+# as systemd passes one (LISTEN_FDS) is served. No value or credential in its log at -v -v.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
 command -v setpriv >/dev/null 2>&1 || skip "setpriv is not installed (util-linux)"
@@ -187,9 +187,10 @@ vault_api DELETE sys/mounts/kvs >/dev/null || die "cannot unmount kvs/"
 vault_api POST sys/mounts/kvs '{"type": "kv", "options": {"version": "1"}}' >/dev/null ||
     die "cannot mount kvs/ as KV v1"
 vault_api POST kvs/app/db "{\"pw\": \"$V4\"}" >/dev/null || die "cannot write kvs/app/db"
+mark=$(wc -l <"$T/broker.err")
 kvs_one m3
 assert_eq "remade as kv v1: the new value" "$V4" "$(out_value m3 fd.3)"
-assert_match "remade as kv v1: the agent served it" "$(tail -n 20 "$T/broker.err")" \
+assert_match "remade as kv v1: the agent served it" "$(tail -n +$((mark + 1)) "$T/broker.err")" \
     "agent pid $A fetched 1 secret"
 assert_contains "remade as kv v1: the agent said why it looked again" "$(cat "$AGENT_LOG")" \
     "vault vault: read under remembered mount kvs/ failed, looking it up again"
