@@ -68,6 +68,34 @@ assert_eq "repaired: exit 0" 0 "$RC"
 assert_eq "db rotates" "c1 api: unchanged"$'\n'"c1 db: rotated" "$OUT"
 assert_true "the application holds db generation 2" wait_out c1 "watch.4=$D2"
 
+# A new watcher that cannot listen (its socket directory is a file here): the rotation fails
+# in one line that says so, nothing is mounted in the container, the record stays at its
+# generation, no watcher is left, and the next rotation works.
+assert_true "generation 3, consumed" wait_record c1 consumed true
+gen=$(record c1 generation)
+A3=$(new_secret)
+put_secret api "$A3"
+mv "$STATE/watch" "$STATE/watch.saved"
+: >"$STATE/watch"
+rotate_rc c1
+rm -f "$STATE/watch"
+mv "$STATE/watch.saved" "$STATE/watch"
+assert_eq "a watcher that cannot listen: exit 1" 1 "$RC"
+assert_eq "api fails saying why, db unchanged" \
+    "c1 api: failed: container c1: cannot start the watcher: Not a directory"$'\n'"c1 db: unchanged" "$OUT"
+assert_eq "nothing else on stderr" "" "$ERR"
+assert_eq "nothing stays mounted at /run/secrets" "" "$(mounts_in "$pid" /run/secrets)"
+assert_eq "the generation stays" "$gen" "$(record c1 generation)"
+for ((i = 0; i < 40; i++)); do
+    [ -z "$(our_watchers)" ] && break
+    sleep 0.05
+done
+assert_eq "no watcher left for it" "" "$(our_watchers)"
+assert_eq "the application was not restarted for it" 0 "$(count_out c1 "fd.3=$A3")"
+rotate_rc c1
+assert_eq "with the directory back: exit 0" 0 "$RC"
+assert_true "the application restarted with that api" wait_out c1 "fd.3=$A3"
+
 # A generation the shim refuses: an optional secret missing at the start, then added, under
 # --on-rotate signal, where the running command cannot get another fd.
 make_bundle c2 /lockbox-shim --on-rotate signal:USR2 -- /bin/lbx-testapp watch-fd:3:USR2:1000
@@ -100,7 +128,7 @@ for id in c1 c2; do
     delete_container "$id"
     assert_clean "$id"
 done
-for v in "$A1" "$A2" "$D1" "$D2" "$X"; do
+for v in "$A1" "$A2" "$A3" "$D1" "$D2" "$X"; do
     assert_no_secret_anywhere "$v"
 done
 finish
