@@ -210,8 +210,12 @@ static int vault_mounts_recall_all(struct vault_batch *vb) {
                         vault_mount_done(&m);
                         return (int)k;
                 }
-                m.recalled = true;
-                vb->mounts[k] = m;
+                struct vault_mount *slot = &vb->mounts[k];
+                slot->path = m.path;
+                slot->type = m.type;
+                slot->kv_version = m.kv_version;
+                slot->status = m.status;
+                slot->recalled = true;
                 it->mount = k;
                 log_debug("vault %s: %s is mount %s (kv v%d, remembered)", vb->vc.cfg->backend,
                           it->sr->ref.path, m.path, m.kv_version);

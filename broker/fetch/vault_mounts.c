@@ -93,8 +93,6 @@ int vault_mounts_recall(const char *scope, const char *ref_path, uint64_t now_ms
         if (!best)
                 return -ENOENT;
         *ret = (struct vault_mount){
-                .key = ref_path,
-                .key_len = strcspn(ref_path, "/"),
                 .path = strdup(best->path),
                 .type = strdup(best->type),
                 .kv_version = best->kv_version,

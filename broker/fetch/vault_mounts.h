@@ -28,7 +28,8 @@ int vault_mounts_scope(const char *backend, const char *address, const char *nam
 int vault_mounts_learn(const char *scope, const struct vault_mount *m, uint64_t now_ms);
 
 /* The remembered mount of scope that holds ref_path (the longest one, learned within the TTL):
- * path and type copied into ret, key borrowed from ref_path, status 200. -ENOENT if none. */
+ * path, type and KV version copied into ret, status 200 (no key: the batch's slot has its
+ * own). -ENOENT if none. */
 int vault_mounts_recall(const char *scope, const char *ref_path, uint64_t now_ms,
                         struct vault_mount *ret);
 

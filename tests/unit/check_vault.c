@@ -418,8 +418,7 @@ static const char *recall(const char *scope, const char *ref_path, uint64_t now,
         ck_assert_int_eq(r, 0);
         ck_assert_str_eq(m.type, "kv");
         ck_assert_int_eq(m.status, 200);
-        ck_assert(m.key == ref_path);
-        ck_assert(vault_mount_covers(&m, ref_path));
+        ck_assert(vault_mount_covers(&m, ref_path)); /* by its path: recall sets no key */
         if (version)
                 *version = m.kv_version;
         snprintf(path, sizeof path, "%s", m.path);
