@@ -357,6 +357,28 @@ struct secret *secret_free(struct secret *s) {
         return NULL;
 }
 
+void secret_free_all(struct secret **v, size_t n) {
+        for (size_t i = 0; i < n; i++) {
+                struct secret_arena *a = v[i] ? v[i]->arena : NULL;
+                size_t k = 0;
+                for (size_t j = i; a && j < n; j++)
+                        k += v[j] && v[j]->arena == a;
+                if (!a || k != a->refs) {
+                        v[i] = secret_free(v[i]);
+                        continue;
+                }
+                /* Every value the arena still holds is here: it wipes them as it goes, under
+                 * one mprotect, where one by one each sealed value would take one of its own. */
+                for (size_t j = i; j < n; j++)
+                        if (v[j] && v[j]->arena == a) {
+                                free(v[j]);
+                                v[j] = NULL;
+                        }
+                a->refs = 1;
+                arena_unref(a);
+        }
+}
+
 void *secret_data(struct secret *s) {
         return s->data;
 }

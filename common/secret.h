@@ -53,6 +53,10 @@ int secret_new_pooled_copy(struct secret_pool *p, const void *data, size_t size,
  * that held bytes without wiping it. */
 int secret_read_fd(int fd, size_t max, struct secret **ret);
 struct secret *secret_free(struct secret *s);
+/* secret_free of each of v[0..n) (NULL ones skipped), each set to NULL. The values of an arena
+ * that are all it still holds go together: wiped and unmapped under one mprotect, where freed
+ * one by one every sealed value takes one of its own (a shim's ten values: 1 instead of 10). */
+void secret_free_all(struct secret **v, size_t n);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct secret *, secret_free);
 #define _cleanup_secret_ _cleanup_(secret_freep)
 

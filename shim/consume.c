@@ -38,8 +38,16 @@ struct secret_set *secret_set_free(struct secret_set *set) {
 }
 
 void secret_set_drop_values(struct secret_set *set) {
+        /* All at once where memory allows: their arena goes under one mprotect. */
+        _cleanup_free_ struct secret **values = set->n > 1 ? calloc(set->n, sizeof *values) : NULL;
         for (size_t i = 0; i < set->n; i++)
-                set->items[i].value = secret_free(set->items[i].value);
+                if (values) {
+                        values[i] = set->items[i].value;
+                        set->items[i].value = NULL;
+                } else
+                        set->items[i].value = secret_free(set->items[i].value);
+        if (values)
+                secret_free_all(values, set->n);
 }
 
 static uint64_t now_ms(void) {

@@ -181,6 +181,43 @@ START_TEST(test_free_wipes) {
 }
 END_TEST
 
+/* Freed together (secret_free_all): values that are not all their arena holds are wiped one by
+ * one and the others kept; values that are all it holds go with it, sealed ones too (the wipe
+ * must make them writable first, or it faults), and the arena is unmapped. NULLs are skipped,
+ * values of another kind freed as secret_free frees them, and every entry is set to NULL. */
+START_TEST(test_free_all) {
+        struct secret *w = NULL, *list[3];
+        const unsigned char *a = secret_cdata(v[0]);
+        uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+        unsigned char vec[1];
+        ck_assert_int_eq(secret_new_copy("other", 5, &w), 0);
+        ck_assert_int_eq(secret_seal(v[0]), 0);
+        list[0] = v[0];
+        list[1] = NULL;
+        list[2] = w;
+        v[0] = NULL;
+        secret_free_all(list, 3);
+        for (size_t i = 0; i < 3; i++)
+                ck_assert_ptr_null(list[i]);
+        for (size_t i = 0; i < sizes[0]; i++)
+                ck_assert_int_eq(a[i], 0); /* still mapped: v[1] and v[2] hold the arena */
+        const unsigned char *b = secret_cdata(v[1]);
+        ck_assert_int_eq(b[sizes[1] - 1], 'B');
+
+        ck_assert_int_eq(secret_seal(v[1]), 0);
+        ck_assert_int_eq(secret_seal(v[2]), 0);
+        list[0] = v[2];
+        list[1] = v[1];
+        v[1] = v[2] = NULL;
+        secret_free_all(list, 2);
+        ck_assert_ptr_null(list[0]);
+        ck_assert_ptr_null(list[1]);
+        errno = 0;
+        ck_assert_int_lt(mincore((void *)((uintptr_t)b & ~(page - 1)), page, vec), 0);
+        ck_assert_int_eq(errno, ENOMEM); /* unmapped */
+}
+END_TEST
+
 START_TEST(test_bad_batches) {
         struct secret *w[2] = {(struct secret *)1, (struct secret *)1};
         size_t huge[2] = {SIZE_MAX / 2, SIZE_MAX / 2};
@@ -291,6 +328,7 @@ Suite *make_suite(void) {
         unit_add_test_if(tc, test_locked_under_small_limit, geteuid() == 0,
                          "needs root (to drop CAP_IPC_LOCK and set the limit)");
         tcase_add_test(tc, test_free_wipes);
+        tcase_add_test(tc, test_free_all);
         tcase_add_test(tc, test_bad_batches);
         suite_add_tcase(s, tc);
 
