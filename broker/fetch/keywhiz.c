@@ -155,6 +155,14 @@ static void kw_batch_assign(struct kw_fetch *f, struct keywhiz_secret *list, siz
         }
 }
 
+/* The values of replies of cap bytes in all, packed into one locked pool as Vault's are
+ * (vault.c): base64 is longer than what it decodes to, so each fits. NULL (each value then gets
+ * a buffer of its own) when there is nothing to hold or no memory for it. */
+static struct secret_pool *kw_pool_new(size_t cap) {
+        struct secret_pool *pool = NULL;
+        return cap > 0 && secret_pool_new(cap, &pool) >= 0 ? pool : NULL;
+}
+
 /* Returns 1 when the batch was refused as a whole and each secret must be read alone. */
 static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
         _cleanup_free_ const char **names = calloc(f->n_items, sizeof *names);
@@ -180,8 +188,10 @@ static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
                 struct keywhiz_secret *list = NULL;
                 size_t n = 0;
                 const char *why = NULL;
-                int e = keywhiz_parse_list(req.response.data, req.response.size, true, &list, &n,
-                                           &why);
+                struct secret_pool *pool = kw_pool_new(req.response.size);
+                int e = keywhiz_parse_list(req.response.data, req.response.size, true, pool, &list,
+                                           &n, &why);
+                secret_pool_unref(pool); /* the values hold it now */
                 for (size_t k = 0; e < 0 && k < f->n_items; k++)
                         kw_item_fail(&f->items[k], e, why);
                 if (e >= 0)
@@ -207,7 +217,8 @@ static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
 
 /* ---- one request a secret, in parallel ------------------------------------------------------ */
 
-static void kw_single_outcome(struct kw_item *it, const struct http_request *r) {
+static void kw_single_outcome(struct kw_item *it, const struct http_request *r,
+                              struct secret_pool *pool) {
         if (r->status != 200) {
                 char why[KW_WHY_MAX];
                 int e = kw_request_error(r, why, sizeof why);
@@ -215,7 +226,7 @@ static void kw_single_outcome(struct kw_item *it, const struct http_request *r) 
                 return;
         }
         const char *reason = NULL;
-        int e = keywhiz_parse_secret(r->response.data, r->response.size, &it->got, &reason);
+        int e = keywhiz_parse_secret(r->response.data, r->response.size, pool, &it->got, &reason);
         if (e < 0)
                 kw_item_fail(it, e, reason);
         else if (!streq_ptr(it->got.name, it->name)) {
@@ -240,8 +251,13 @@ static int kw_singles(struct kw_client *kc, struct kw_fetch *f) {
         }
         if (r >= 0)
                 r = http_perform(kc->http, ptrs, f->n_items);
+        size_t cap = 0;
         for (size_t k = 0; r >= 0 && k < f->n_items; k++)
-                kw_single_outcome(&f->items[k], &reqs[k]);
+                cap += reqs[k].status == 200 ? reqs[k].response.size : 0;
+        struct secret_pool *pool = r >= 0 ? kw_pool_new(cap) : NULL;
+        for (size_t k = 0; r >= 0 && k < f->n_items; k++)
+                kw_single_outcome(&f->items[k], &reqs[k], pool);
+        secret_pool_unref(pool); /* the values hold it now */
         for (size_t k = 0; reqs && k < f->n_items; k++)
                 http_request_done(&reqs[k]);
         return r;
@@ -345,7 +361,7 @@ int keywhiz_check(const struct broker_config *cfg, const struct backend_config *
                 r = kw_request_error(&req, why_buf, sizeof why_buf);
                 why = why_buf;
         } else if (r >= 0)
-                r = keywhiz_parse_list(req.response.data, req.response.size, false, &list, &n,
+                r = keywhiz_parse_list(req.response.data, req.response.size, false, NULL, &list, &n,
                                        &why);
         http_request_done(&req);
         keywhiz_list_free(list, n);

@@ -140,7 +140,8 @@ void keywhiz_config_done(struct keywhiz_config *c) {
 
 /* ---- base64 --------------------------------------------------------------------------------- */
 
-int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length, struct secret **ret) {
+int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length,
+                          struct secret_pool *pool, struct secret **ret) {
         /* Keywhiz's decodedLength chomps one trailing newline; Go's decoder (keysync) skips
          * newlines anywhere. Padding: none, or as much as keysync's decoder would have added
          * (it appends '=' up to a multiple of 4), never more. */
@@ -161,7 +162,7 @@ int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length, st
                 return -EMSGSIZE;
 
         _cleanup_secret_ struct secret *v = NULL;
-        int r = secret_new((size_t)length, &v);
+        int r = secret_new_pooled(pool, (size_t)length, &v);
         if (r < 0)
                 return r;
         size_t bin_len = 0;
@@ -253,8 +254,8 @@ static int kw_parse_metadata(const json_t *obj, struct keywhiz_secret *s, const 
         return 0;
 }
 
-static int kw_parse_fields(const json_t *obj, bool with_value, struct keywhiz_secret *s,
-                           const char **why) {
+static int kw_parse_fields(const json_t *obj, bool with_value, struct secret_pool *pool,
+                           struct keywhiz_secret *s, const char **why) {
         const json_t *name = json_object_get(obj, "name");
         const json_t *value = json_object_get(obj, "secret");
         const json_t *length = json_object_get(obj, "secretLength");
@@ -276,7 +277,7 @@ static int kw_parse_fields(const json_t *obj, bool with_value, struct keywhiz_se
         if (!with_value)
                 return 0;
         int r = keywhiz_base64_decode(json_string_value(value), json_string_length(value),
-                                      (uint64_t)json_integer_value(length), &s->value);
+                                      (uint64_t)json_integer_value(length), pool, &s->value);
         if (r == -EBADMSG)
                 return *why = "malformed response (secret is not base64)", r;
         if (r == -EMSGSIZE)
@@ -288,13 +289,13 @@ static int kw_parse_fields(const json_t *obj, bool with_value, struct keywhiz_se
         return 0;
 }
 
-int keywhiz_parse_object(const json_t *obj, bool with_value, struct keywhiz_secret *ret,
-                         const char **why) {
+int keywhiz_parse_object(const json_t *obj, bool with_value, struct secret_pool *pool,
+                         struct keywhiz_secret *ret, const char **why) {
         struct keywhiz_secret s = {0};
         *why = NULL;
         if (!json_is_object(obj))
                 return *why = "malformed response (not an object)", -EBADMSG;
-        int r = kw_parse_fields(obj, with_value, &s, why);
+        int r = kw_parse_fields(obj, with_value, pool, &s, why);
         if (r >= 0)
                 r = kw_parse_metadata(obj, &s, why);
         if (r < 0) {
@@ -313,13 +314,13 @@ static int kw_load(const void *body, size_t size, json_t **ret, const char **why
         return 0;
 }
 
-int keywhiz_parse_secret(const void *body, size_t size, struct keywhiz_secret *ret,
-                         const char **why) {
+int keywhiz_parse_secret(const void *body, size_t size, struct secret_pool *pool,
+                         struct keywhiz_secret *ret, const char **why) {
         _cleanup_json_ json_t *j = NULL;
         int r = kw_load(body, size, &j, why);
         if (r < 0)
                 return r;
-        return keywhiz_parse_object(j, true, ret, why);
+        return keywhiz_parse_object(j, true, pool, ret, why);
 }
 
 void keywhiz_list_free(struct keywhiz_secret *list, size_t n) {
@@ -328,8 +329,8 @@ void keywhiz_list_free(struct keywhiz_secret *list, size_t n) {
         free(list);
 }
 
-int keywhiz_parse_list(const void *body, size_t size, bool with_value, struct keywhiz_secret **ret,
-                       size_t *ret_n, const char **why) {
+int keywhiz_parse_list(const void *body, size_t size, bool with_value, struct secret_pool *pool,
+                       struct keywhiz_secret **ret, size_t *ret_n, const char **why) {
         _cleanup_json_ json_t *j = NULL;
         int r = kw_load(body, size, &j, why);
         if (r < 0)
@@ -341,7 +342,7 @@ int keywhiz_parse_list(const void *body, size_t size, bool with_value, struct ke
         if (!list)
                 return *why = "out of memory", -ENOMEM;
         for (size_t i = 0; i < n; i++) {
-                r = keywhiz_parse_object(json_array_get(j, i), with_value, &list[i], why);
+                r = keywhiz_parse_object(json_array_get(j, i), with_value, pool, &list[i], why);
                 if (r < 0) {
                         keywhiz_list_free(list, n);
                         return r;

@@ -47,9 +47,11 @@ void keywhiz_secret_done(struct keywhiz_secret *s);
  * Decode Keywhiz's base64 (the standard alphabet; padding may be missing, as keysync
  * tolerated; a trailing newline is ignored) straight into a new secret, which must come to
  * exactly length bytes: -EBADMSG when the text is not base64, -EMSGSIZE when it decodes to
- * another length. No copy of the value is made anywhere else.
+ * another length. No copy of the value is made anywhere else. The secret is taken from pool
+ * (secret_new_pooled: a NULL, sealed or full pool gives it a buffer of its own).
  */
-int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length, struct secret **ret);
+int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length,
+                          struct secret_pool *pool, struct secret **ret);
 
 /*
  * One object of a reply: name, secret, secretLength (required; with_value false: a listing,
@@ -59,14 +61,14 @@ int keywhiz_base64_decode(const char *text, size_t text_len, uint64_t length, st
  * name on the tmpfs). Errors are -EBADMSG (shape), -EMSGSIZE (length) or -EINVAL (metadata),
  * with why set to a fixed phrase or a metadata name — never text that could be a value.
  */
-int keywhiz_parse_object(const json_t *obj, bool with_value, struct keywhiz_secret *ret,
-                         const char **why);
+int keywhiz_parse_object(const json_t *obj, bool with_value, struct secret_pool *pool,
+                         struct keywhiz_secret *ret, const char **why);
 /* GET /secret/{name}'s 200 reply. */
-int keywhiz_parse_secret(const void *body, size_t size, struct keywhiz_secret *ret,
-                         const char **why);
+int keywhiz_parse_secret(const void *body, size_t size, struct secret_pool *pool,
+                         struct keywhiz_secret *ret, const char **why);
 /* POST /batchsecret's or GET /secrets' 200 reply: a list of objects. */
-int keywhiz_parse_list(const void *body, size_t size, bool with_value, struct keywhiz_secret **ret,
-                       size_t *ret_n, const char **why);
+int keywhiz_parse_list(const void *body, size_t size, bool with_value, struct secret_pool *pool,
+                       struct keywhiz_secret **ret, size_t *ret_n, const char **why);
 void keywhiz_list_free(struct keywhiz_secret *list, size_t n);
 
 /* The body of POST /batchsecret: {"secrets":[names]} (names are not secrets). */

@@ -28,7 +28,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n = 0;
 
         fuzz_init();
-        int r = keywhiz_parse_secret(data, size, &s, &why);
+        /* As the backend parses: the values into a pool of the reply's size (keywhiz.c). */
+        struct secret_pool *pool = NULL;
+        if (size > 0 && secret_pool_new(size, &pool) < 0)
+                pool = NULL;
+        int r = keywhiz_parse_secret(data, size, pool, &s, &why);
         fuzz_assert(r == 0 || (why && !s.name && !s.value));
         if (r == 0) {
                 check_secret(&s, true);
@@ -40,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         keywhiz_secret_done(&s);
 
         for (int with_value = 0; with_value < 2; with_value++) {
-                r = keywhiz_parse_list(data, size, with_value, &list, &n, &why);
+                r = keywhiz_parse_list(data, size, with_value, pool, &list, &n, &why);
                 fuzz_assert(r == 0 || why);
                 for (size_t i = 0; r == 0 && i < n; i++)
                         check_secret(&list[i], with_value);
@@ -53,9 +57,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         /* The same bytes as base64 text: a decoded value has the length asked for. */
         struct secret *v = NULL;
         uint64_t want = size / 4 * 3;
-        if (keywhiz_base64_decode((const char *)data, size, want, &v) == 0) {
+        if (keywhiz_base64_decode((const char *)data, size, want, NULL, &v) == 0) {
                 fuzz_assert(secret_size(v) == want);
                 secret_free(v);
         }
+        secret_pool_unref(pool);
         return 0;
 }

@@ -5,6 +5,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include <sodium.h>
+
 #include "place/filemeta.h"
 #include "fetch/keywhiz_parse.h"
 #include "unit.h"
@@ -12,7 +14,7 @@
 static const char *why;
 
 static int parse(const char *body, struct keywhiz_secret *ret) {
-        return keywhiz_parse_secret(body, strlen(body), ret, &why);
+        return keywhiz_parse_secret(body, strlen(body), NULL, ret, &why);
 }
 
 static bool value_is(const struct secret *s, const char *want) {
@@ -81,7 +83,7 @@ START_TEST(test_shape) {
 END_TEST
 
 static int decode(const char *b64, uint64_t length, struct secret **ret) {
-        return keywhiz_base64_decode(b64, strlen(b64), length, ret);
+        return keywhiz_base64_decode(b64, strlen(b64), length, NULL, ret);
 }
 
 START_TEST(test_base64) {
@@ -208,7 +210,7 @@ START_TEST(test_list) {
         const char *body = "[{\"name\":\"a\",\"secret\":\"\",\"secretLength\":0,\"creationDate\":"
                            "\"2011-09-29T15:46:00.000Z\",\"isVersioned\":false,\"mode\":\"0440\"},"
                            "{\"name\":\"b\",\"secret\":\"\",\"secretLength\":0}]";
-        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), false, &list, &n, &why), 0);
+        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), false, NULL, &list, &n, &why), 0);
         ck_assert_uint_eq(n, 2);
         ck_assert_str_eq(list[1].name, "b");
         ck_assert_ptr_null(list[0].value);
@@ -218,16 +220,53 @@ START_TEST(test_list) {
         /* A batch: values decoded. */
         body = "[{\"name\":\"b\",\"secret\":\"Yg\",\"secretLength\":1},"
                "{\"name\":\"a\",\"secret\":\"YQ==\",\"secretLength\":1}]";
-        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), true, &list, &n, &why), 0);
+        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), true, NULL, &list, &n, &why), 0);
         ck_assert(value_is(list[0].value, "b") && value_is(list[1].value, "a"));
         keywhiz_list_free(list, n);
 
-        ck_assert_int_eq(keywhiz_parse_list("{}", 2, true, &list, &n, &why), -EBADMSG);
+        ck_assert_int_eq(keywhiz_parse_list("{}", 2, true, NULL, &list, &n, &why), -EBADMSG);
         body = "[{\"name\":\"a\",\"secret\":\"YQ==\",\"secretLength\":2}]";
-        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), true, &list, &n, &why), -EMSGSIZE);
-        ck_assert_int_eq(keywhiz_parse_list("[]", 2, true, &list, &n, &why), 0);
+        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), true, NULL, &list, &n, &why),
+                         -EMSGSIZE);
+        ck_assert_int_eq(keywhiz_parse_list("[]", 2, true, NULL, &list, &n, &why), 0);
         ck_assert_uint_eq(n, 0);
         keywhiz_list_free(list, n);
+}
+END_TEST
+
+/* With the backend's pool (keywhiz.c: one of the reply's size), a batch's values are packed one
+ * after another in it, 16-byte steps; a value too large for what is left of it gets a buffer of
+ * its own and is decoded all the same. */
+START_TEST(test_list_pooled) {
+        struct keywhiz_secret *list = NULL, *big = NULL;
+        struct secret_pool *pool = NULL;
+        size_t n = 0;
+        const char *body = "[{\"name\":\"b\",\"secret\":\"Yg\",\"secretLength\":1},"
+                           "{\"name\":\"a\",\"secret\":\"YQ==\",\"secretLength\":1}]";
+        ck_assert_int_eq(secure_init(), 0);
+        ck_assert_int_eq(secret_pool_new(strlen(body), &pool), 0);
+        ck_assert_int_eq(keywhiz_parse_list(body, strlen(body), true, pool, &list, &n, &why), 0);
+        ck_assert(value_is(list[0].value, "b") && value_is(list[1].value, "a"));
+        const char *first = secret_cdata(list[0].value);
+        ck_assert_ptr_eq(secret_cdata(list[1].value), first + 16);
+
+        /* 6000 bytes: more than the pool's one page. */
+        static unsigned char raw[6000];
+        static char text[8100], big_body[8200];
+        memset(raw, 'x', sizeof raw);
+        sodium_bin2base64(text, sizeof text, raw, sizeof raw, sodium_base64_VARIANT_ORIGINAL);
+        snprintf(big_body, sizeof big_body,
+                 "[{\"name\":\"c\",\"secret\":\"%s\",\"secretLength\":%zu}]", text, sizeof raw);
+        size_t n_big = 0;
+        ck_assert_int_eq(
+                keywhiz_parse_list(big_body, strlen(big_body), true, pool, &big, &n_big, &why), 0);
+        ck_assert_uint_eq(secret_size(big[0].value), sizeof raw);
+        ck_assert_mem_eq(secret_cdata(big[0].value), raw, sizeof raw);
+        const char *own = secret_cdata(big[0].value);
+        ck_assert(own < first || own >= first + 4096);
+        keywhiz_list_free(big, n_big);
+        keywhiz_list_free(list, n);
+        pool = secret_pool_unref(pool);
 }
 END_TEST
 
@@ -467,6 +506,7 @@ Suite *make_suite(void) {
         tcase_add_test(tc, test_base64);
         tcase_add_test(tc, test_length_mismatch);
         tcase_add_test(tc, test_list);
+        tcase_add_test(tc, test_list_pooled);
         tcase_add_test(tc, test_requests);
         tcase_add_test(tc, test_config);
         suite_add_tcase(s, tc);
