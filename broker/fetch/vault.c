@@ -323,11 +323,17 @@ static int vault_read_all(struct vault_batch *vb) {
         return 0;
 }
 
+/* Refused as a revoked or expired token is: a read denied, none allowed. Where the token read
+ * something, a denial is the policy's: logging in again would change nothing, and would read the
+ * others a second time (a dynamic secret's lease taken twice). */
 static bool vault_batch_denied(const struct vault_batch *vb) {
-        for (size_t i = 0; i < vb->n; i++)
-                if (vb->items[i].error == -EACCES)
-                        return true;
-        return false;
+        bool denied = false;
+        for (size_t i = 0; i < vb->n; i++) {
+                if (vb->items[i].done)
+                        return false;
+                denied = denied || vb->items[i].error == -EACCES;
+        }
+        return denied;
 }
 
 /* The outcome, in request order: the first failure is the one line printed. */

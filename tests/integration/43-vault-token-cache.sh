@@ -50,6 +50,19 @@ assert_contains "revoked token: the broker says why at -v" "$(cat "$T/broker.err
 assert_true "revoked token: the cache holds the new token" \
     test "$(sed -n 's/^token //p' "$(cache_file)")" != "$tok"
 
+# A 403 beside a read the cached token was allowed: the policy's answer for that secret, not a
+# stale token's. The container fails with its line; no new login, the other secret read once.
+reads() {
+    vault_counter 'c["requests"].get("GET secret/data/app/db", 0)'
+}
+before=$(reads)
+VAULT_HOOK_OPTS='' vault_run denied db=vault:secret/app/db#pw no=vault:secret/other/x#pw
+assert_true "denied beside allowed: the container did not start" test "$RC" != 0
+assert_match "denied beside allowed: the broker's line names the denied one" \
+    "$(hook_error denied)" "secret 'no' \(vault:secret/other/x#pw\)"
+assert_eq "denied beside allowed: no new login" 2 "$(logins)"
+assert_eq "denied beside allowed: the allowed secret read once" $((before + 1)) "$(reads)"
+
 # Expired (or within its margin): a new login before the first request.
 sed -i 's/^expires .*/expires 1/' "$(cache_file)"
 vault_run expired db=vault:secret/app/db#pw
