@@ -12,7 +12,7 @@ PACKAGES="
 gcc make pkg-config libc6-dev clang-format
 libcurl4-openssl-dev libjansson-dev libsodium-dev libseccomp-dev libcap-ng-dev
 check libsubunit-dev
-runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps gdb
+runc crun podman docker.io busybox-static openssl python3 python3-hvac util-linux procps iproute2 gdb
 cppcheck shellcheck valgrind strace apparmor
 containerd python3-grpcio python3-grpc-tools python3-cryptography
 scdoc man-db groff-base

@@ -20,6 +20,8 @@
 
 #define AGENT_RECV_TIMEOUT_MS 2000 /* a hook sends its request right after connecting */
 #define AGENT_STATUS_MAX 16384
+/* Hooks served in one batch: the one that connected first and those waiting behind it. */
+#define AGENT_BATCH_MAX 32
 
 struct agent {
         const struct broker_config *cfg;
@@ -88,6 +90,14 @@ static int agent_status_text(const struct agent *a, bool current, char **ret) {
 
 /* ---- one connection --------------------------------------------------------------------- */
 
+/* A hook whose fetch was taken: its connection, who it is, under which role, what it asks. */
+struct agent_hook {
+        int fd;
+        pid_t peer;
+        const struct role *role;
+        struct agent_request ar;
+};
+
 static int agent_answer(int fd, int status, const char *text) {
         struct agent_answer h = {.magic = AGENT_PROTO_MAGIC,
                                  .version = AGENT_PROTO_VERSION,
@@ -133,36 +143,46 @@ static int agent_check_request(const struct broker_config *cfg, const struct req
         return 0;
 }
 
-static void agent_fetch(struct agent *a, int fd, pid_t peer, const struct agent_request *ar) {
-        const struct request *req = &ar->req;
-        const struct role *role = NULL;
+/* Hooks under one role, fetched in one batch: each gets its own secrets, its own leases (a read
+ * is shared within one hook only) and its own failure, with its line (backend_fetch_hooks). */
+static void agent_fetch(struct agent *a, struct agent_hook *const *hooks, unsigned n) {
         uint64_t t0 = agent_now_ms();
-        int r = agent_check_request(a->cfg, req, &role);
-        if (r < 0) {
-                a->refused++;
-                log_warning("agent: pid %d asked for a backend or role this configuration does "
-                            "not serve here (refused)",
-                            (int)peer);
-                (void)agent_answer(fd, r, NULL);
-                return;
+        size_t total = 0, at = 0;
+        for (unsigned k = 0; k < n; k++)
+                total += hooks[k]->ar.req.n_secrets;
+        _cleanup_free_ struct secret_request *secrets = calloc(total + 1, sizeof *secrets);
+        _cleanup_free_ struct fetched_secret *out = calloc(total + 1, sizeof *out);
+        _cleanup_free_ struct fetch_outcome *outcome = calloc(n, sizeof *outcome);
+        if (!secrets || !out || !outcome)
+                return; /* closed unanswered: each hook fetches in its own child */
+        for (unsigned k = 0; k < n; k++) {
+                const struct request *req = &hooks[k]->ar.req;
+                for (size_t i = 0; i < req->n_secrets; i++) {
+                        secrets[at] = req->secrets[i]; /* borrowed: the hook's request owns it */
+                        secrets[at++].hook = k;
+                }
         }
-        struct fetched_secret *out = calloc(req->n_secrets + 1, sizeof *out);
-        if (!out || agent_answer(fd, 0, NULL) < 0) {
-                free(out);
-                return;
+        struct request all = {
+                .secrets = secrets, .n_secrets = total, .role = hooks[0]->ar.req.role};
+        (void)backend_fetch_hooks(a->cfg, hooks[0]->role, &all, out, n, outcome); /* logs */
+        at = 0;
+        for (unsigned k = 0; k < n; k++) {
+                const struct request *req = &hooks[k]->ar.req;
+                int r = outcome[k].error;
+                int s = privsep_send_reply(hooks[k]->fd, req, out + at, r,
+                                           outcome[k].why[0] ? outcome[k].why : "fetch failed");
+                at += req->n_secrets;
+                a->requests++;
+                a->failed += r < 0;
+                log_info("agent: pid %d: %zu secret(s) %s in %llu ms%s", (int)hooks[k]->peer,
+                         req->n_secrets, r < 0 ? "failed" : "fetched",
+                         (unsigned long long)(agent_now_ms() - t0),
+                         s < 0 && r >= 0 ? " (the hook went away)" : "");
         }
-        log_last_error_clear();
-        r = backend_fetch_some(a->cfg, role, req, out, BACKEND_REMOTE); /* logs its line */
-        char why[512];
-        log_last_error(why, sizeof why);
-        int s = privsep_send_reply(fd, req, out, r, why[0] ? why : "fetch failed");
-        fetched_done(out, req->n_secrets);
-        free(out);
-        a->requests++;
-        a->failed += r < 0;
-        log_info("agent: pid %d: %zu secret(s) %s in %llu ms%s", (int)peer, req->n_secrets,
-                 r < 0 ? "failed" : "fetched", (unsigned long long)(agent_now_ms() - t0),
-                 s < 0 && r >= 0 ? " (the hook went away)" : "");
+        fetched_done(out, total);
+        if (n > 1)
+                log_info("agent: %u hooks' requests, %zu secret(s), fetched in one batch", n,
+                         total);
 }
 
 static void agent_status(struct agent *a, int fd, const struct agent_request *ar) {
@@ -187,34 +207,86 @@ static int agent_peer(int fd, pid_t *ret_pid) {
         return 0;
 }
 
-static void agent_connection(struct agent *a, int fd) {
-        _cleanup_(agent_request_done) struct agent_request ar = {0};
+/* A connection's request, taken when it is a fetch this agent serves (h then holds the
+ * connection and the request, and the hook is told that it is accepted); anything else is
+ * answered or refused here, and false returned. */
+static bool agent_admit(struct agent *a, int fd, struct agent_hook *h) {
         pid_t peer = 0;
+        *h = (struct agent_hook){.fd = -1};
         if (agent_peer(fd, &peer) < 0) {
                 a->refused++;
-                return;
+                return false;
         }
-        int r = agent_receive(fd, &ar);
+        int r = agent_receive(fd, &h->ar);
         if (r < 0) {
                 a->refused++;
                 log_warning_errno(r, "agent: pid %d: no valid request", (int)peer);
                 (void)agent_answer(fd, r == -ETIMEDOUT ? r : -EBADMSG, NULL);
-                return;
-        }
-        if (ar.kind == AGENT_STATUS) {
-                agent_status(a, fd, &ar);
-                return;
-        }
-        a->last_ms = agent_now_ms();
-        if (memcmp(ar.digest, a->digest, sizeof a->digest) != 0) {
+        } else if (h->ar.kind == AGENT_STATUS) {
+                agent_status(a, fd, &h->ar);
+                r = -ECANCELED;
+        } else if (memcmp(h->ar.digest, a->digest, sizeof a->digest) != 0) {
+                a->last_ms = agent_now_ms();
                 log_info("agent: pid %d runs with another configuration, credential file or "
                          "broker binary: exiting",
                          (int)peer);
                 (void)agent_answer(fd, -ESTALE, NULL);
                 a->stale = true;
-                return;
+                r = -ESTALE;
+        } else if ((r = agent_check_request(a->cfg, &h->ar.req, &h->role)) < 0) {
+                a->last_ms = agent_now_ms();
+                a->refused++;
+                log_warning("agent: pid %d asked for a backend or role this configuration does "
+                            "not serve here (refused)",
+                            (int)peer);
+                (void)agent_answer(fd, r, NULL);
+        } else if ((r = agent_answer(fd, 0, NULL)) >= 0) {
+                a->last_ms = agent_now_ms();
+                h->fd = fd;
+                h->peer = peer;
+                return true;
         }
-        agent_fetch(a, fd, peer, &ar);
+        agent_request_done(&h->ar);
+        return false;
+}
+
+static void agent_hook_done(struct agent_hook *h) {
+        h->fd = safe_close(h->fd);
+        agent_request_done(&h->ar);
+}
+
+/* The connection just accepted, then those that came while the last batch ran and wait in the
+ * backlog (at most AGENT_BATCH_MAX): their fetches in ret, how many returned. */
+static unsigned agent_take(struct agent *a, int listen_fd, int fd, struct agent_hook *ret) {
+        unsigned n = 0;
+        for (;;) {
+                if (agent_admit(a, fd, &ret[n]))
+                        n++;
+                else
+                        safe_close(fd);
+                struct pollfd p = {listen_fd, POLLIN, 0};
+                if (a->stale || n == AGENT_BATCH_MAX || poll(&p, 1, 0) <= 0)
+                        return n;
+                fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
+                if (fd < 0)
+                        return n;
+        }
+}
+
+/* The hooks taken, one batch a role (its own login), in the order they came. */
+static void agent_serve_hooks(struct agent *a, struct agent_hook *hooks, unsigned n) {
+        struct agent_hook *group[AGENT_BATCH_MAX];
+        for (unsigned i = 0; i < n; i++) {
+                unsigned k = 0;
+                if (hooks[i].fd < 0)
+                        continue;
+                for (unsigned j = i; j < n; j++)
+                        if (hooks[j].fd >= 0 && hooks[j].role == hooks[i].role)
+                                group[k++] = &hooks[j];
+                agent_fetch(a, group, k);
+                for (unsigned j = 0; j < k; j++)
+                        agent_hook_done(group[j]);
+        }
 }
 
 /* ---- the loop --------------------------------------------------------------------------- */
@@ -271,8 +343,9 @@ int agent_serve(const struct broker_config *cfg, int listen_fd) {
                                 return log_error_errno(errno, "agent: accept");
                         continue;
                 }
-                agent_connection(&a, fd);
-                close(fd);
+                struct agent_hook hooks[AGENT_BATCH_MAX];
+                unsigned n_hooks = agent_take(&a, listen_fd, fd, hooks);
+                agent_serve_hooks(&a, hooks, n_hooks);
         }
         close(listen_fd);
         return 0;

@@ -87,22 +87,29 @@ static const struct backend_type *backend_type_find(const char *type) {
         return NULL;
 }
 
-/* One batch a backend named in the request, in order of first use. */
+/* One batch a backend named in the request, in order of first use: of every secret it names,
+ * or (hook not NULL) of one hook's only. hooks: an agent's batch (fetched.h), else NULL; a hook
+ * that failed already is left out. */
 static int fetch_backend(const struct broker_config *cfg, const struct role *role,
                          const struct request *req, const struct backend_config *b,
+                         const unsigned *hook, struct fetch_outcome *hooks,
                          struct fetched_secret *out) {
         _cleanup_free_ const struct secret_request **secrets =
                 calloc(req->n_secrets, sizeof *secrets);
         _cleanup_free_ struct fetched_secret **outs = calloc(req->n_secrets, sizeof *outs);
-        struct fetch_batch batch = {cfg, b, role, NULL, NULL, 0};
+        struct fetch_batch batch = {cfg, b, role, NULL, NULL, 0, hooks};
 
         if (!secrets || !outs)
                 return -ENOMEM;
         for (size_t i = 0; i < req->n_secrets; i++)
-                if (streq_ptr(req->secrets[i].ref.backend, b->name)) {
+                if (streq_ptr(req->secrets[i].ref.backend, b->name) &&
+                    (!hook || req->secrets[i].hook == *hook) &&
+                    (!hooks || !hooks[req->secrets[i].hook].error)) {
                         secrets[batch.n] = &req->secrets[i];
                         outs[batch.n++] = &out[i];
                 }
+        if (batch.n == 0)
+                return 0;
         batch.secrets = secrets;
         batch.out = outs;
         const struct backend_type *t = backend_type_find(b->type);
@@ -112,6 +119,14 @@ static int fetch_backend(const struct broker_config *cfg, const struct role *rol
                                        "this build",
                                        secrets[0]->name, secrets[0]->ref_text, b->type);
         return t->fetch_batch(&batch);
+}
+
+/* Whether secret i is the first of the request to name its backend. */
+static bool backend_first_use(const struct request *req, size_t i) {
+        for (size_t j = 0; j < i; j++)
+                if (streq_ptr(req->secrets[j].ref.backend, req->secrets[i].ref.backend))
+                        return false;
+        return true;
 }
 
 int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
@@ -129,18 +144,70 @@ int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
                                             sr->name, sr->ref_text, sr->ref.backend);
                 else {
                         /* First secret of this backend: fetch the whole batch now. */
-                        bool first = true;
-                        for (size_t j = 0; j < i; j++)
-                                if (streq_ptr(req->secrets[j].ref.backend, b->name))
-                                        first = false;
                         const struct backend_type *t = backend_type_find(b->type);
                         bool local = t && t->local;
-                        if (first && (where & (local ? BACKEND_LOCAL : BACKEND_REMOTE)))
-                                r = fetch_backend(cfg, role, req, b, out);
+                        if (backend_first_use(req, i) &&
+                            (where & (local ? BACKEND_LOCAL : BACKEND_REMOTE)))
+                                r = fetch_backend(cfg, role, req, b, NULL, NULL, out);
                 }
                 if (r < 0) {
                         fetched_done(out, req->n_secrets);
                         return r;
+                }
+        }
+        for (size_t i = 0; i < req->n_secrets; i++)
+                if (out[i].value)
+                        (void)secret_seal(out[i].value);
+        return 0;
+}
+
+/* Whether hook k asks the backend of this name for anything. */
+static bool backend_hook_uses(const struct request *req, const char *backend, unsigned k) {
+        for (size_t i = 0; i < req->n_secrets; i++)
+                if (req->secrets[i].hook == k && streq_ptr(req->secrets[i].ref.backend, backend))
+                        return true;
+        return false;
+}
+
+int backend_fetch_hooks(const struct broker_config *cfg, const struct role *role,
+                        const struct request *req, struct fetched_secret *out, unsigned n_hooks,
+                        struct fetch_outcome *hooks) {
+        for (size_t i = 0; i < req->n_secrets; i++) {
+                const struct secret_request *sr = &req->secrets[i];
+                const struct backend_config *b = config_find_backend(cfg, sr->ref.backend);
+                if (!backend_first_use(req, i))
+                        continue;
+                log_last_error_clear();
+                if (!b || backend_is_local(b)) { /* the agent refuses such a request first */
+                        log_error("secret '%s' (%s): no network backend '%s' here", sr->name,
+                                  sr->ref_text, sr->ref.backend);
+                        for (unsigned k = 0; k < n_hooks; k++)
+                                if (backend_hook_uses(req, sr->ref.backend, k))
+                                        fetch_outcome_fail(&hooks[k], -EINVAL);
+                        continue;
+                }
+                int r = fetch_backend(cfg, role, req, b, NULL, hooks, out);
+                unsigned users = 0, user = 0;
+                for (unsigned k = 0; r < 0 && k < n_hooks; k++)
+                        if (!hooks[k].error && backend_hook_uses(req, b->name, k))
+                                users++, user = k;
+                if (users == 1)
+                        fetch_outcome_fail(&hooks[user], r);
+                if (users <= 1)
+                        continue;
+                /* Failed as a whole (its configuration, the client, the login, memory): that is
+                 * before any read but for a transport failure, so each hook's secrets of it are
+                 * fetched again on their own, and a failure is its hook's alone. */
+                for (size_t j = i; j < req->n_secrets; j++)
+                        if (streq_ptr(req->secrets[j].ref.backend, b->name))
+                                fetched_done(&out[j], 1);
+                for (unsigned k = 0; k < n_hooks; k++) {
+                        if (hooks[k].error || !backend_hook_uses(req, b->name, k))
+                                continue;
+                        log_last_error_clear();
+                        r = fetch_backend(cfg, role, req, b, &k, hooks, out);
+                        if (r < 0)
+                                fetch_outcome_fail(&hooks[k], r);
                 }
         }
         for (size_t i = 0; i < req->n_secrets; i++)

@@ -18,6 +18,15 @@ int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
                        const struct request *req, struct fetched_secret *out,
                        enum backend_where where);
 
+/* A warm agent's batch of several hooks' requests in one (agent.c): req's secrets are theirs,
+ * each secret's hook says whose (0 to n_hooks - 1), all of network backends. Fetched together,
+ * but a read is shared within one hook only, and a failure is its hook's alone: hooks[k] holds
+ * hook k's first error and its line, and its secrets' out may hold values that must not be
+ * delivered. The others' out are theirs, sealed. Returns 0: the outcome is in hooks. */
+int backend_fetch_hooks(const struct broker_config *cfg, const struct role *role,
+                        const struct request *req, struct fetched_secret *out, unsigned n_hooks,
+                        struct fetch_outcome *hooks);
+
 /* Revoke the leases recorded for a container (its state's "secrets" array), authenticating as
  * role_name (the state's "role"; NULL or unknown: the backend's own auth), in this process:
  * privsep_revoke_leases() runs it in the secret fetcher's child. Logs each failure; returns an

@@ -3,6 +3,15 @@
 
 #include <stdlib.h>
 
+#include "log.h"
+
+void fetch_outcome_fail(struct fetch_outcome *o, int error) {
+        if (!o->error) {
+                o->error = error < 0 ? error : -EIO;
+                log_last_error(o->why, sizeof o->why);
+        }
+}
+
 void fetched_done(struct fetched_secret *f, size_t n) {
         /* The values all at once where memory allows: their arena goes under one mprotect. */
         _cleanup_free_ struct secret **values = n > 1 ? calloc(n, sizeof *values) : NULL;

@@ -35,7 +35,21 @@ struct fetch_batch {
         const struct secret_request **secrets;
         struct fetched_secret **out;
         size_t n;
+        /* A warm agent's batch of several hooks' requests (backend_fetch_hooks; NULL
+         * otherwise): a secret that fails is its hook's failure alone, recorded in
+         * hooks[secret's hook] with its line, and the batch goes on for the other hooks. */
+        struct fetch_outcome *hooks;
 };
+
+/* One hook's outcome in an agent's batch: its first failure and the line logged for it. */
+struct fetch_outcome {
+        int error;
+        char why[512];
+};
+
+/* Record a hook's failure (the first one stays) with the error line logged just before it
+ * (log_last_error: the caller clears it before each step whose failure it records). */
+void fetch_outcome_fail(struct fetch_outcome *o, int error);
 
 /* A lease recorded in a container's state, for the backend that revokes it. */
 struct lease_ref {

@@ -271,7 +271,8 @@ static int kw_strdup_opt(const char *s, char **ret) {
 }
 
 /* The first secret naming an item takes its value and metadata; another secret that names
- * the same Keywhiz secret gets copies of the first's. */
+ * the same Keywhiz secret gets copies of the first's. In an agent's batch of several hooks'
+ * requests, a failure is its hook's alone (fetched.h) and the others go on. */
 static int kw_deliver(struct kw_fetch *f) {
         const struct fetch_batch *b = f->batch;
         int ret = 0;
@@ -287,10 +288,15 @@ static int kw_deliver(struct kw_fetch *f) {
                                  sr->ref_text);
                         continue;
                 }
+                if (it->error < 0 && b->hooks && b->hooks[sr->hook].error)
+                        continue;
                 if (it->error < 0) {
                         /* The reason is complete: no strerror appended. */
                         log_error("secret '%s' (%s): %s", sr->name, sr->ref_text, it->why);
-                        ret = it->error;
+                        if (b->hooks)
+                                fetch_outcome_fail(&b->hooks[sr->hook], it->error);
+                        else
+                                ret = it->error;
                         continue;
                 }
                 const struct fetched_secret *src = first < i ? b->out[first] : NULL;

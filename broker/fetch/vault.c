@@ -32,6 +32,7 @@ struct vault_batch {
         struct vault_mount *mounts; /* room for two a secret: a second round's lookups */
         size_t n_mounts;
         char *scope; /* the agent's mount memory's (vault_mounts.h); NULL when it has none */
+        struct fetch_outcome *hooks; /* an agent's batch of several hooks' (fetched.h) */
 };
 
 static void vault_batch_reset(struct vault_batch *vb) {
@@ -253,7 +254,8 @@ static int vault_preflight(struct vault_batch *vb) {
  */
 
 /* Queue one read an API path: two fields of one secret come from one read, and for a dynamic
- * secret that matters (a user name and a password must come from the same lease). */
+ * secret that matters (a user name and a password must come from the same lease). Within one
+ * hook's secrets only: two containers served in one batch by the agent each get a lease. */
 static int vault_read_queue(struct vault_batch *vb, struct http_request **reqs, size_t *n) {
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
@@ -269,6 +271,7 @@ static int vault_read_queue(struct vault_batch *vb, struct http_request **reqs, 
                 it->owner = i;
                 for (size_t j = 0; j < i && it->owner == i; j++)
                         if (!vb->items[j].error && !vb->items[j].done &&
+                            vb->items[j].sr->hook == it->sr->hook &&
                             streq_ptr(vb->items[j].api, it->api))
                                 it->owner = j;
                 if (it->owner != i)
@@ -336,7 +339,8 @@ static bool vault_batch_denied(const struct vault_batch *vb) {
         return denied;
 }
 
-/* The outcome, in request order: the first failure is the one line printed. */
+/* The outcome, in request order: the first failure is the one line printed (in an agent's
+ * batch of several hooks, each hook's first, and the others' values are theirs). */
 static int vault_batch_report(struct vault_batch *vb) {
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
@@ -346,12 +350,15 @@ static int vault_batch_report(struct vault_batch *vb) {
                                  it->why);
                         continue;
                 }
+                if (!it->error || (vb->hooks && vb->hooks[sr->hook].error))
+                        continue;
                 /* A pod's own login: which identity Vault refused is part of the reason. */
-                if (it->error)
-                        return vault_fail(it->error, "secret '%s' (%s): %s%s%s%s", sr->name,
-                                          sr->ref_text, it->why, *vb->vc.who ? " (" : "",
-                                          *vb->vc.who ? vb->vc.who + 4 : "",
-                                          *vb->vc.who ? ")" : "");
+                int r = vault_fail(it->error, "secret '%s' (%s): %s%s%s%s", sr->name, sr->ref_text,
+                                   it->why, *vb->vc.who ? " (" : "",
+                                   *vb->vc.who ? vb->vc.who + 4 : "", *vb->vc.who ? ")" : "");
+                if (!vb->hooks)
+                        return r;
+                fetch_outcome_fail(&vb->hooks[sr->hook], r);
         }
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
@@ -420,6 +427,7 @@ static int vault_batch_begin(const struct fetch_batch *batch, const struct vault
         if (!vb->items || !vb->mounts)
                 return -ENOMEM;
         vb->n = batch->n;
+        vb->hooks = batch->hooks;
         for (size_t i = 0; i < batch->n; i++)
                 vb->items[i] = (struct vault_item){
                         .sr = batch->secrets[i], .out = batch->out[i], .mount = -1};

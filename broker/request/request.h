@@ -16,6 +16,10 @@ struct secret_request {
         mode_t mode;
         bool mode_set; /* io.lockbox.mode.NAME given: wins over a backend's metadata */
         bool optional;
+        /* In a warm agent's batch of several hooks' requests (agent.c): whose, 0 elsewhere. A
+         * backend shares one read between secrets of one hook only: two containers never get
+         * one lease. */
+        unsigned hook;
 };
 
 /* The request (DESIGN §4) from annotations and/or process.env. */

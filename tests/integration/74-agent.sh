@@ -1,7 +1,7 @@
 #!/bin/bash
 # 74-agent.sh — the warm fetch agent (broker/fetch/agent.h): started on demand by the first hook
-# that needs Vault, one agent for a burst of concurrent hooks, which then costs one login and one
-# TLS connection at the Vault fake, and one mount lookup (the agent remembers the mount, and looks
+# that needs Vault, one agent for a burst of concurrent hooks, which then costs one login, the
+# connections of one HTTP client (the fake is HTTP/1.1: at most 6), and one mount lookup (the agent remembers the mount, and looks
 # it up again when a read under it fails: a mount remade as KV v1); no token file while it runs;
 # confined as the fetch child is (uid 65534, no capability, no_new_privs, its seccomp filter),
 # non-dumpable, its secrets in locked memory, none of the hook's pipes held; status shows it; a
@@ -106,7 +106,9 @@ print("answer %d" % len(d) if d else "closed")
 EOF
 }
 
-# 1. On demand, and shared by a burst: 8 hooks at once, one agent, one login, one connection.
+# 1. On demand, and shared by a burst: 8 hooks at once, one agent, one login, its connections
+# kept. The fake speaks HTTP/1.1: hooks the agent takes in one batch are read in parallel, over
+# at most 6 connections (libcurl's limit a host; over HTTP/2, as `make bench`'s front, one).
 assert_eq "no agent before the first hook" "" "$(our_agents)"
 assert_true "no socket before the first hook" test ! -e "$SOCK"
 for i in 1 2 3 4 5 6 7 8; do
@@ -128,7 +130,8 @@ for i in 1 2 3 4 5 6 7 8; do
 done
 assert_eq "burst: 8 containers got the value" 8 "$got"
 assert_eq "burst: one AppRole login" 1 "$(vault_counter 'c["logins"]["approle"]')"
-assert_eq "burst: one TLS connection to Vault" 1 "$(vault_counter 'c["connections"]')"
+conns=$(vault_counter 'c["connections"]')
+assert_true "burst: 1 to 6 TLS connections to Vault ($conns)" test "$conns" -ge 1 -a "$conns" -le 6
 assert_eq "burst: one mount lookup (the agent remembers the mount)" 1 "$(lookups secret/app/db)"
 A=$(agent_pid)
 assert_true "burst: an agent runs" test -n "$A"
@@ -157,8 +160,8 @@ assert_true "agent: a session of its own" test "$(ps -o sid= -p "$A")" != "$(ps 
 
 # 3. status shows it: pid, uptime, the backend's connections.
 json=$(broker status --agent --json)
-assert_eq "status --agent --json: pid, running, logins, one connection to vault" \
-    "$A True 1 vault 1 1" "$(printf '%s' "$json" | "$PY" -c '
+assert_eq "status --agent --json: pid, running, logins, its connections to vault, all kept" \
+    "$A True 1 vault $conns $conns" "$(printf '%s' "$json" | "$PY" -c '
 import json, sys
 a = json.load(sys.stdin)
 b = [x for x in a["backends"] if x["name"] == "vault"][0]
@@ -204,10 +207,7 @@ vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/db", "
 bundle k1
 run_container k1 &
 runner=$!
-for ((i = 0; i < 200; i++)); do
-    [ "$(vault_counter 'c["faults_fired"]')" -ge 1 ] && break
-    sleep 0.05
-done
+vault_fault_fired || true
 kill -KILL "$A"
 wait "$runner" || true
 assert_eq "killed mid-fetch: the container got the value" "$V" "$(out_value k1 fd.3)"

@@ -171,6 +171,12 @@ EOF
 # stderr appended to $T/broker.err (VAULT_HOOK_OPTS= for none: runc then reports the broker's
 # stderr when the hook fails, see hook_error).
 vault_run() {
+    vault_bundle "$@"
+    run_container "$1"
+}
+
+# vault_bundle ID NAME=REF...: vault_run's container, made and not run.
+vault_bundle() {
     local id=$1 kv ops=() n=3
     shift
     for kv in "$@"; do
@@ -183,7 +189,16 @@ vault_run() {
     done
     # shellcheck disable=SC2086 # options, split on purpose
     add_hooks "$id" ${VAULT_HOOK_OPTS--v}
-    run_container "$id"
+}
+
+# vault_fault_fired: until the fake has fired a fault (at most 10 s); false if it has not.
+vault_fault_fired() {
+    local i
+    for ((i = 0; i < 200; i++)); do
+        [ "$(vault_counter 'c["faults_fired"]')" -ge 1 ] && return 0
+        sleep 0.05
+    done
+    return 1
 }
 
 # hook_error ID: the broker's line, as runc reports a failed hook.

@@ -1,0 +1,106 @@
+#!/bin/bash
+# 75-agent-batch.sh — the warm fetch agent serves the hooks that wait for it together
+# (broker/fetch/agent.c, backend_fetch_hooks): while it reads for one hook (held 3 s at the
+# fake), three more connect and wait in its backlog; it then takes the three in one batch of
+# reads. Yet each container gets only its own: a dynamic secret that all three ask for is read
+# once a hook (three leases, three passwords), its two fields within one hook from one read; the
+# hook whose secret is missing fails alone, with its own line, and the other two start. No value
+# in any log at -v -v.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib-vault.sh"
+command -v ss >/dev/null 2>&1 || skip "ss is not installed (iproute2)"
+
+TOK=hvs.$(new_secret)
+V=$(new_secret)
+SLOW=$(new_secret)
+start_vault_fake "{
+ \"policies\": {\"app\": [\"secret/data/app/*\",
+                         {\"path\": \"database/creds/app\", \"capabilities\": [\"read\"]},
+                         {\"path\": \"sys/leases/revoke\", \"capabilities\": [\"update\"]}]},
+ \"tokens\": [{\"id\": \"$TOK\", \"policies\": [\"app\"], \"ttl\": \"1h\"}],
+ \"kv\": {\"secret/app/db\": {\"pw\": \"$V\"}, \"secret/app/slow\": {\"pw\": \"$SLOW\"}},
+ \"database\": {\"roles\": {\"app\": {\"default_ttl\": \"1h\", \"max_ttl\": \"24h\"}}}}"
+AGENT_JSON='{"enabled": true, "idle_s": 60}'
+write_vault_config "$(auth_token "$TOK")"
+VAULT_HOOK_OPTS="-v -v"
+AGENT_LOG=$STATE/agent/agent.log
+
+# backlog: how many connections wait in the agent's listen queue (ss: a listener's Recv-Q; the
+# agent bound its socket through /proc/self/fd, so it is found by its pid, not by its path).
+backlog() {
+    ss -xlHp 2>/dev/null | awk -v p="pid=$(cat "$STATE/agent/agent.pid")," 'index($0, p) {print $3; exit}'
+}
+
+# The agent, warm: started by this hook, its connection open.
+vault_bundle w db=vault:secret/app/db#pw
+run_container w
+delete_container w
+assert_eq "warm-up: the value, through the agent" "$V" "$(out_value w fd.3)"
+assert_match "warm-up: the agent fetched it" "$(cat "$T/broker.err")" "agent pid [0-9]+ fetched 1 secret"
+
+vault_bundle s slow=vault:secret/app/slow#pw
+vault_bundle b db=vault:secret/app/db#pw pw=vault:database/creds/app#password
+vault_bundle c gone=vault:secret/app/missing#pw pw=vault:database/creds/app#password
+vault_bundle d pw=vault:database/creds/app#password user=vault:database/creds/app#username
+vault_ctl POST /counters/reset >/dev/null
+vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/slow", "count": 1}'
+mark=$(wc -l <"$AGENT_LOG")
+run_container s &
+ps=$!
+vault_fault_fired || true
+assert_eq "the agent is held in the slow read" 1 "$(vault_counter 'c["faults_fired"]')"
+pids=()
+for id in b c d; do
+    run_container "$id" &
+    pids+=($!)
+done
+for ((i = 0; i < 200; i++)); do
+    [ "$(backlog)" = 3 ] && break
+    sleep 0.02
+done
+assert_eq "three hooks wait in the agent's backlog meanwhile" 3 "$(backlog)"
+wait "$ps" || true
+for p in "${pids[@]}"; do
+    wait "$p" || true
+done
+log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
+assert_contains "the agent took the three in one batch" "$log" \
+    "agent: 3 hooks' requests, 6 secret(s), fetched in one batch"
+assert_eq "the slow one: its value" "$SLOW" "$(out_value s fd.3)"
+
+# Each its own: the dynamic secret read once a hook.
+assert_eq "b: its static value" "$V" "$(out_value b fd.3)"
+pwb=$(out_value b fd.4)
+pwd=$(out_value d fd.3)
+assert_match "b: a password" "$pwb" '^.{8,}$'
+assert_match "d: a password" "$pwd" '^.{8,}$'
+assert_match "d: a user name" "$(out_value d fd.4)" '^v-'
+assert_true "b and d: not the same password (a lease each)" test "$pwb" != "$pwd"
+assert_eq "three leases, one a hook (d's two fields from one read)" 3 \
+    "$(vault_counter 'c["leases_issued"]')"
+assert_eq "one read of database/creds/app a hook" 3 \
+    "$(vault_counter 'c["requests"].get("GET database/creds/app", 0)')"
+
+# c alone fails, with its own line.
+assert_eq "c: no output (it did not start)" "" "$(cat "$T/out/c.out")"
+assert_match "c: the hook names its missing secret" "$(grep -h "secret 'gone'" "$T/broker.err")" \
+    "vault:secret/app/missing#pw"
+assert_eq "c's failure: no other container's secret named in a failing line" "" \
+    "$(grep -h -e "secret 'db'" -e "secret 'user'" "$T/broker.err" | grep -i -e error -e fail)"
+assert_match "the agent: two fetched, one failed" "$log" \
+    "agent: pid [0-9]+: 1 secret\(s\) fetched in"
+assert_eq "the agent: one failure, two fetches of this batch" "1 2" \
+    "$(grep -c '2 secret(s) failed' <<<"$log") $(grep -c '2 secret(s) fetched' <<<"$log")"
+assert_eq "no hook fell back to its own child" "" \
+    "$(grep -h "fetching in this hook's own child" "$T/broker.err")"
+
+for id in s b c d; do
+    delete_container "$id"
+done
+assert_clean b
+assert_clean d
+for v in "$V" "$SLOW" "$pwb" "$pwd"; do
+    assert_eq "no value in the agent's log" 0 "$(grep -c -F -- "$v" "$AGENT_LOG")"
+    assert_eq "no value in the hooks' log" 0 "$(grep -c -F -- "$v" "$T/broker.err")"
+done
+finish
