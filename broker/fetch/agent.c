@@ -20,8 +20,12 @@
 
 #define AGENT_RECV_TIMEOUT_MS 2000 /* a hook sends its request right after connecting */
 #define AGENT_STATUS_MAX 16384
-/* Hooks served in one batch: the one that connected first and those waiting behind it. */
+/* Hooks served in one batch: the one that connected first and those waiting behind it, until
+ * their secrets reach about the streams libcurl runs on one HTTP/2 connection (100 by default):
+ * more in flight at once would open a second connection, and a burst would cost more than
+ * one. */
 #define AGENT_BATCH_MAX 32
+#define AGENT_BATCH_SECRETS 100
 
 struct agent {
         const struct broker_config *cfg;
@@ -256,16 +260,19 @@ static void agent_hook_done(struct agent_hook *h) {
 }
 
 /* The connection just accepted, then those that came while the last batch ran and wait in the
- * backlog (at most AGENT_BATCH_MAX): their fetches in ret, how many returned. */
+ * backlog (at most AGENT_BATCH_MAX, AGENT_BATCH_SECRETS): their fetches in ret, how many
+ * returned. */
 static unsigned agent_take(struct agent *a, int listen_fd, int fd, struct agent_hook *ret) {
         unsigned n = 0;
+        size_t secrets = 0;
         for (;;) {
                 if (agent_admit(a, fd, &ret[n]))
-                        n++;
+                        secrets += ret[n++].ar.req.n_secrets;
                 else
                         safe_close(fd);
                 struct pollfd p = {listen_fd, POLLIN, 0};
-                if (a->stale || n == AGENT_BATCH_MAX || poll(&p, 1, 0) <= 0)
+                if (a->stale || n == AGENT_BATCH_MAX || secrets >= AGENT_BATCH_SECRETS ||
+                    poll(&p, 1, 0) <= 0)
                         return n;
                 fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
                 if (fd < 0)
