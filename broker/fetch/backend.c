@@ -179,22 +179,28 @@ int backend_fetch_hooks(const struct broker_config *cfg, const struct role *role
                         continue;
                 log_last_error_clear();
                 if (!b || backend_is_local(b)) { /* the agent refuses such a request first */
-                        log_error("secret '%s' (%s): no network backend '%s' here", sr->name,
-                                  sr->ref_text, sr->ref.backend);
-                        for (unsigned k = 0; k < n_hooks; k++)
-                                if (backend_hook_uses(req, sr->ref.backend, k))
-                                        fetch_outcome_fail(&hooks[k], -EINVAL);
+                        for (size_t j = i; j < req->n_secrets; j++) {
+                                const struct secret_request *o = &req->secrets[j];
+                                if (!streq_ptr(o->ref.backend, sr->ref.backend) ||
+                                    hooks[o->hook].error)
+                                        continue;
+                                log_error("secret '%s' (%s): no network backend '%s' here", o->name,
+                                          o->ref_text, o->ref.backend);
+                                fetch_outcome_fail(&hooks[o->hook], -EINVAL);
+                        }
                         continue;
                 }
-                int r = fetch_backend(cfg, role, req, b, NULL, hooks, out);
                 unsigned users = 0, user = 0;
-                for (unsigned k = 0; r < 0 && k < n_hooks; k++)
+                for (unsigned k = 0; k < n_hooks; k++)
                         if (!hooks[k].error && backend_hook_uses(req, b->name, k))
                                 users++, user = k;
-                if (users == 1)
-                        fetch_outcome_fail(&hooks[user], r);
-                if (users <= 1)
+                int r = fetch_backend(cfg, role, req, b, NULL, hooks, out);
+                if (r >= 0 || users == 0)
                         continue;
+                if (users == 1) { /* its line names its own secret */
+                        fetch_outcome_fail(&hooks[user], r);
+                        continue;
+                }
                 /* Failed as a whole (its configuration, the client, the login, memory): that is
                  * before any read but for a transport failure, so each hook's secrets of it are
                  * fetched again on their own, and a failure is its hook's alone. */
