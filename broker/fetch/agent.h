@@ -13,9 +13,10 @@
  * It gets a listening socket that root bound in STATE_DIR/agent (agent_socket.h), writes its
  * pid there while still root, opens the credential files, then takes the fetch child's
  * confinement (privsep_confine_agent: the fetcher's uid, no capability, no_new_privs, its
- * seccomp filter with accept4). It serves one connection at a time, from root only
- * (SO_PEERCRED): a request names what the hook's policy allowed (agent_proto.h), the agent
- * fetches it from the network backends and sends the values back as the fetch child does. A
+ * seccomp filter with accept4). It serves root only (SO_PEERCRED), in one thread, one batch at
+ * a time: the hook it accepted and those waiting behind it (agent.c). A request names what the
+ * hook's policy allowed (agent_proto.h), the agent fetches it from the network backends and
+ * sends the values back as the fetch child does. A
  * request made under another configuration (agent_digest.h) is answered -ESTALE, and the agent
  * exits: the hook fetches in its own child, the next hook starts a fresh agent. It exits as
  * well after the configuration's agent.idle_s seconds without a request.

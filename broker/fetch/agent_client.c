@@ -15,7 +15,7 @@
 #define AGENT_SPAWN_LOCK_MS 2000
 #define AGENT_STATUS_MAX 16384
 /* Beyond a fetch's own deadline: the time the agent may take to come to this hook (it serves
- * one at a time) and to start. */
+ * one batch at a time) and to start. */
 #define AGENT_SLACK_MS 2000
 
 /* Connect, or, when no agent listens, start one under the spawn lock and connect to it. */

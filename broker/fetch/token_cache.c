@@ -378,7 +378,7 @@ int token_cache_remove(int dirfd, const char *name) {
 
 int token_cache_lock(int dirfd, const char *name, uint64_t deadline_ms, int *ret_fd) {
         char lock[NAME_MAX + 1];
-        if (token_cache_in_memory) { /* one request at a time */
+        if (token_cache_in_memory) { /* the agent: one batch at a time, one thread */
                 *ret_fd = -1;
                 return 0;
         }

@@ -6,7 +6,7 @@
 /*
  * The token cache of the warm fetch agent (agent.h): the same entries as token_cache.h's files,
  * kept in this process's locked memory (sodium buffers) instead, so that no token is written to
- * disk while the agent runs. The agent serves one request at a time: no lock is needed.
+ * disk while the agent runs. The agent runs one batch at a time in one thread: no lock is needed.
  * token_cache.c calls these once token_cache_keep_in_memory() was called.
  */
 

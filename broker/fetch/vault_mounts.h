@@ -13,7 +13,7 @@
  * batch, looks every mount up as before. An entry is trusted for VAULT_MOUNTS_TTL_MS; a read
  * that fails under a remembered mount makes vault.c forget it and look it up again (a mount
  * remade as another KV version must not fail a start). A mount's path, type and KV version are
- * not secret: plain heap. The agent serves one request at a time: no lock.
+ * not secret: plain heap. The agent runs one batch at a time in one thread: no lock.
  */
 
 #define VAULT_MOUNTS_TTL_MS (60 * 1000)
