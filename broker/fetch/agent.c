@@ -182,7 +182,15 @@ static void agent_fetch(struct agent *a, struct agent_hook *const *hooks, unsign
                          req->n_secrets, r < 0 ? "failed" : "fetched",
                          (unsigned long long)(agent_now_ms() - t0),
                          s < 0 && r >= 0 ? " (the hook went away)" : "");
+                if (s < 0 && r >= 0)
+                        outcome[k].error = s; /* nobody has its values */
         }
+        /* A failed hook's other secrets were read all the same (and a hook that went away has
+         * none of its own): their leases, which no record will name, are revoked now that every
+         * hook has its answer. */
+        for (unsigned k = 0; k < n; k++)
+                if (outcome[k].error < 0)
+                        (void)backend_revoke_fetched(a->cfg, hooks[0]->role, &all, out, &k);
         fetched_done(out, total);
         if (n > 1)
                 log_info("agent: %u hooks' requests, %zu secret(s), fetched in one batch", n,

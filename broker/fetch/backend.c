@@ -151,6 +151,7 @@ int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
                                 r = fetch_backend(cfg, role, req, b, NULL, NULL, out);
                 }
                 if (r < 0) {
+                        (void)backend_revoke_fetched(cfg, role, req, out, NULL);
                         fetched_done(out, req->n_secrets);
                         return r;
                 }
@@ -299,6 +300,19 @@ int backend_revoke_here(const struct broker_config *cfg, const char *role_name,
                 }
         }
         return ret;
+}
+
+int backend_revoke_fetched(const struct broker_config *cfg, const struct role *role,
+                           const struct request *req, const struct fetched_secret *out,
+                           const unsigned *hook) {
+        _cleanup_json_ json_t *leases = fetched_leases(req, out, hook);
+        if (!leases)
+                return log_error_errno(-ENOMEM, "cannot revoke the leases of a failed fetch");
+        if (json_array_size(leases) == 0)
+                return 0;
+        log_info("%zu lease(s) taken for secrets that will not be placed: revoking them",
+                 json_array_size(leases));
+        return backend_revoke_here(cfg, role ? role->name : NULL, leases);
 }
 
 bool backend_is_local(const struct backend_config *b) {

@@ -6,13 +6,15 @@
 /*
  * Fetch every secret of the request from its backend into out[0..n_secrets). A missing secret
  * that is optional is skipped (value NULL); any other failure is logged as one line naming the
- * secret, its ref and the cause, and returned (everything fetched so far is wiped).
+ * secret, its ref and the cause, and returned (everything fetched so far is wiped, and its
+ * leases revoked).
  */
 int backend_fetch_all(const struct broker_config *cfg, const struct role *role,
                       const struct request *req, struct fetched_secret *out);
 
 /* The same for the secrets of local backends (the store: root's files, no network) or of the
- * network ones only; the others' out[i] are left as they are. On failure all of out is wiped. */
+ * network ones only; the others' out[i] are left as they are. On failure all of out is wiped
+ * and its leases revoked. */
 enum backend_where { BACKEND_LOCAL = 1, BACKEND_REMOTE = 2 };
 int backend_fetch_some(const struct broker_config *cfg, const struct role *role,
                        const struct request *req, struct fetched_secret *out,
@@ -33,6 +35,14 @@ int backend_fetch_hooks(const struct broker_config *cfg, const struct role *role
  * error when any. */
 int backend_revoke_here(const struct broker_config *cfg, const char *role_name,
                         const json_t *secrets);
+
+/* Revoke, in this process, the leases that out holds (of hook *hook's secrets, or all when
+ * hook is NULL): a fetch that failed, whose values will not be placed and whose leases no
+ * record names. backend_fetch_some() does it for its own failure; the agent for each hook of
+ * its batch that failed. Logs; returns an error when any. */
+int backend_revoke_fetched(const struct broker_config *cfg, const struct role *role,
+                           const struct request *req, const struct fetched_secret *out,
+                           const unsigned *hook);
 
 /* Whether the backend is read from root's files, not the network (the store): the secret
  * fetcher reads it before it drops root, and the warm fetch agent never does. */

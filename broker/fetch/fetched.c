@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 
+#include "json.h"
 #include "log.h"
 
 void fetch_outcome_fail(struct fetch_outcome *o, int error) {
@@ -30,4 +31,19 @@ void fetched_done(struct fetched_secret *f, size_t n) {
         }
         if (values)
                 secret_free_all(values, n);
+}
+
+json_t *fetched_leases(const struct request *req, const struct fetched_secret *out,
+                       const unsigned *hook) {
+        json_t *leases = json_array();
+        for (size_t i = 0; leases && i < req->n_secrets; i++) {
+                const struct secret_request *sr = &req->secrets[i];
+                if (!out[i].lease_id || (hook && sr->hook != *hook))
+                        continue;
+                if (json_array_append_new(leases,
+                                          json_pack("{s:s, s:s, s:s}", "lease_id", out[i].lease_id,
+                                                    "ref", sr->ref_text, "name", sr->name)) < 0)
+                        leases = (json_decref(leases), NULL);
+        }
+        return leases;
 }

@@ -60,3 +60,11 @@ struct lease_ref {
 
 /* Wipe and free what f[0..n) hold (the array itself is the caller's). */
 void fetched_done(struct fetched_secret *f, size_t n);
+
+/* The leases that out[0..req->n_secrets) holds (of hook *hook's secrets only, or all when hook
+ * is NULL), as a container's record lists them ("lease_id", "ref", "name"): the shape that
+ * backend_revoke_here() and privsep_revoke_leases() take. For the leases of a fetch or a
+ * placement that failed, which no record names and so no poststop would revoke. NULL: out of
+ * memory. */
+json_t *fetched_leases(const struct request *req, const struct fetched_secret *out,
+                       const unsigned *hook);

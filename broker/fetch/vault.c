@@ -340,8 +340,19 @@ static bool vault_batch_denied(const struct vault_batch *vb) {
 }
 
 /* The outcome, in request order: the first failure is the one line printed (in an agent's
- * batch of several hooks, each hook's first, and the others' values are theirs). */
+ * batch of several hooks, each hook's first, and the others' values are theirs). Every value
+ * read goes out, a failed batch's or hook's too: its leases are then revoked
+ * (backend_revoke_fetched), and its values wiped unused. */
 static int vault_batch_report(struct vault_batch *vb) {
+        for (size_t i = 0; i < vb->n; i++) {
+                struct vault_item *it = &vb->items[i];
+                if (it->error)
+                        continue;
+                it->out->value = TAKE_PTR(it->read.value);
+                it->out->version = TAKE_PTR(it->read.version);
+                it->out->lease_id = TAKE_PTR(it->read.lease_id);
+                it->out->lease_duration = it->read.lease_duration;
+        }
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
                 const struct secret_request *sr = it->sr;
@@ -359,15 +370,6 @@ static int vault_batch_report(struct vault_batch *vb) {
                 if (!vb->hooks)
                         return r;
                 fetch_outcome_fail(&vb->hooks[sr->hook], r);
-        }
-        for (size_t i = 0; i < vb->n; i++) {
-                struct vault_item *it = &vb->items[i];
-                if (it->error)
-                        continue;
-                it->out->value = TAKE_PTR(it->read.value);
-                it->out->version = TAKE_PTR(it->read.version);
-                it->out->lease_id = TAKE_PTR(it->read.lease_id);
-                it->out->lease_duration = it->read.lease_duration;
         }
         return 0;
 }

@@ -257,6 +257,24 @@ static int place_mount(const struct broker_config *cfg, const struct placement *
         return place_fresh_tmpfs(cfg, &t, state, NULL);
 }
 
+/* The leases of a fetch whose placement then failed: place_fresh_tmpfs took its record back,
+ * so no poststop or revoke would find them. Revoked now, in the fetcher's child as poststop
+ * does; its failure is logged and leaves the start's own failure as it is. */
+static void place_revoke_unplaced(const struct broker_config *cfg, const struct placement *p,
+                                  const struct request *req, const struct role *role,
+                                  const struct fetched_secret *f) {
+        _cleanup_json_ json_t *leases = fetched_leases(req, f, NULL);
+        if (!leases) {
+                log_error_errno(-ENOMEM, "container %s: cannot revoke its leases", p->container_id);
+                return;
+        }
+        if (json_array_size(leases) == 0)
+                return;
+        log_info("container %s: not placed; revoking the %zu lease(s) its fetch took",
+                 p->container_id, json_array_size(leases));
+        (void)privsep_revoke_leases(cfg, role->name, leases);
+}
+
 void place_sweep(const struct broker_config *cfg) {
         state_sweep_temps(cfg->state_dir);
         watcher_sweep_sockets(cfg->state_dir);
@@ -294,6 +312,8 @@ int place_request(const struct broker_config *cfg, const struct placement *p,
         if (r >= 0) {
                 pause_point("fetched");
                 r = place_mount(cfg, p, req, role, f);
+                if (r < 0)
+                        place_revoke_unplaced(cfg, p, req, role, f);
         }
         audit_event(cfg, r < 0 ? "failure" : "inject", p, role->name, req, f,
                     r < 0 ? "failed" : "ok", r < 0 ? strerror(-r) : NULL);

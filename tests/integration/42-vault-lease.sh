@@ -1,7 +1,9 @@
 #!/bin/bash
 # 42-vault-lease.sh — a dynamic secret (database/creds/app) under real runc: its lease is
 # recorded in the container's state and revoked (sys/leases/revoke) when the container stops
-# (poststop), or by `lockbox-broker revoke ID` (DESIGN §8).
+# (poststop), or by `lockbox-broker revoke ID` (DESIGN §8). A container that does not start has
+# its lease revoked at once, as no record names it: one of its other secrets denied (by the
+# agent that read them, or by the hook's own fetch child), or its tmpfs refused a place.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
 
@@ -53,4 +55,60 @@ wait_stopped run || true
 delete_container run
 assert_eq "after delete: nothing more to revoke" 2 "$(vault_counter 'c["leases_revoked"]')"
 assert_clean run
+
+# counted N ISSUED REVOKED: the fake's lease counters since the last call.
+ISSUED=$(vault_counter 'c["leases_issued"]')
+REVOKED=$(vault_counter 'c["leases_revoked"]')
+counted() {
+    local i r
+    i=$(vault_counter 'c["leases_issued"]')
+    r=$(vault_counter 'c["leases_revoked"]')
+    assert_eq "$1: leases issued and revoked" "$2 $3" "$((i - ISSUED)) $((r - REVOKED))"
+    ISSUED=$i REVOKED=$r
+}
+
+# One secret denied: the container fails, and the dynamic secret read beside it is revoked by
+# the agent that read it, once the hook has its answer (no record names that lease).
+mark=$(wc -l <"$T/broker.err")
+vault_run denied pw=vault:database/creds/app#password no=vault:secret/app/db#pw
+assert_true "denied: runc run fails" test "$RC" -ne 0
+assert_match "denied: the hook names the denied secret" \
+    "$(tail -n +$((mark + 1)) "$T/broker.err")" "secret 'no' \\(vault:secret/app/db#pw\\)"
+for ((i = 0; i < 100; i++)); do
+    [ "$(vault_counter 'c["leases_revoked"]')" -gt "$REVOKED" ] && break
+    sleep 0.05
+done
+counted "denied, through the agent" 1 1
+assert_match "denied: the agent says so" "$(cat "$STATE/agent/agent.log")" \
+    "1 lease\\(s\\) taken for secrets that will not be placed: revoking them"
+delete_container denied
+assert_clean denied
+
+# The same in the hook's own fetch child.
+AGENT_JSON='{"enabled": false}'
+write_vault_config "$(auth_token "$TOK")"
+mark=$(wc -l <"$T/broker.err")
+vault_run denied2 pw=vault:database/creds/app#password no=vault:secret/app/db#pw
+assert_true "denied, no agent: runc run fails" test "$RC" -ne 0
+counted "denied, in the hook's fetch child" 1 1
+assert_match "denied, no agent: the fetch child says so" \
+    "$(tail -n +$((mark + 1)) "$T/broker.err")" "lease\\(s\\) taken for secrets that will not be placed"
+delete_container denied2
+assert_clean denied2
+
+# Fetched, then refused a place (a read-only rootfs whose /run is a symlink: the mount point
+# cannot be made): the hook revokes what it fetched, as poststop would have.
+vault_bundle placed pw=vault:database/creds/app#password
+set_readonly placed true
+rm -rf "$(bundle_of placed)/rootfs/run"
+ln -s "$T" "$(bundle_of placed)/rootfs/run"
+mark=$(wc -l <"$T/broker.err")
+run_container placed
+assert_true "not placed: runc run fails" test "$RC" -ne 0
+assert_match "not placed: the hook says why, and that it revokes" \
+    "$(tail -n +$((mark + 1)) "$T/broker.err")" "symlink.*refused.*container placed: not placed; revoking the 1 lease"
+counted "fetched, not placed" 1 1
+delete_container placed
+counted "after delete: nothing more" 0 0
+assert_clean placed
 finish

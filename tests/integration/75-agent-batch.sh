@@ -4,8 +4,8 @@
 # fake), three more connect and wait in its backlog; it then takes the three in one batch of
 # reads. Yet each container gets only its own: a dynamic secret that all three ask for is read
 # once a hook (three leases, three passwords), its two fields within one hook from one read; the
-# hook whose secret is missing fails alone, with its own line, and the other two start. No value
-# in any log at -v -v.
+# hook whose secret is missing fails alone, with its own line, and the other two start; the lease
+# its other secret took is revoked by the agent. No value in any log at -v -v.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
 command -v ss >/dev/null 2>&1 || skip "ss is not installed (iproute2)"
@@ -80,6 +80,14 @@ assert_eq "three leases, one a hook (d's two fields from one read)" 3 \
     "$(vault_counter 'c["leases_issued"]')"
 assert_eq "one read of database/creds/app a hook" 3 \
     "$(vault_counter 'c["requests"].get("GET database/creds/app", 0)')"
+for ((i = 0; i < 100; i++)); do
+    [ "$(vault_counter 'c["leases_revoked"]')" -ge 3 ] && break
+    sleep 0.05
+done
+assert_eq "three revoked: c's by the agent at once (c did not start), b's and d's at their poststop" \
+    3 "$(vault_counter 'c["leases_revoked"]')"
+assert_match "the agent revoked c's lease" "$(tail -n +$((mark + 1)) "$AGENT_LOG")" \
+    "1 lease\\(s\\) taken for secrets that will not be placed"
 
 # c alone fails, with its own line.
 assert_eq "c: no output (it did not start)" "" "$(cat "$T/out/c.out")"
