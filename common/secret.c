@@ -275,6 +275,11 @@ int secret_pool_new(size_t cap, struct secret_pool **ret) {
         return 0;
 }
 
+struct secret_pool *secret_pool_try(size_t cap) {
+        struct secret_pool *p = NULL;
+        return cap > 0 && secret_pool_new(cap, &p) >= 0 ? p : NULL;
+}
+
 struct secret_pool *secret_pool_ref(struct secret_pool *p) {
         if (p)
                 p->refs++;

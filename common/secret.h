@@ -40,6 +40,9 @@ int secret_new_copy(const void *data, size_t size, struct secret **ret);
  * long as its creator's reference (secret_pool_unref) or one of its values does. */
 struct secret_pool;
 int secret_pool_new(size_t cap, struct secret_pool **ret);
+/* A pool of cap bytes, or NULL when cap is 0 or one cannot be had: every value asked of it then
+ * gets a buffer of its own, which is all a pool saves. */
+struct secret_pool *secret_pool_try(size_t cap);
 struct secret_pool *secret_pool_ref(struct secret_pool *p);
 struct secret_pool *secret_pool_unref(struct secret_pool *p);
 /* size bytes of the pool as they are, for a holder of a reference that wipes them

@@ -62,10 +62,9 @@ uint64_t http_now_ms(void) {
  * unmapped with its last holder (the batch, and each request until http_request_done). NULL
  * when it cannot be had: each body then takes a sodium_malloc of its own. */
 static struct secret_pool *http_arena_new(size_t n_requests) {
-        struct secret_pool *p = NULL;
         size_t cap = n_requests > HTTP_ARENA_MAX / HTTP_ARENA_SHARE ? HTTP_ARENA_MAX
                                                                     : n_requests * HTTP_ARENA_SHARE;
-        return n_requests > 0 && secret_pool_new(cap, &p) >= 0 ? p : NULL;
+        return secret_pool_try(cap);
 }
 
 static void http_body_free(struct http_body *b) {

@@ -302,9 +302,7 @@ static int vault_read_all(struct vault_batch *vb) {
                 if (!vb->items[i].error && !vb->items[i].done &&
                     !vb->items[vb->items[i].owner].req.error)
                         cap += vb->items[vb->items[i].owner].req.response.size;
-        struct secret_pool *pool = NULL;
-        if (cap > 0 && secret_pool_new(cap, &pool) < 0)
-                pool = NULL;
+        struct secret_pool *pool = secret_pool_try(cap);
         for (size_t i = 0; i < vb->n; i++) {
                 struct vault_item *it = &vb->items[i];
                 if (it->error || it->done)

@@ -292,6 +292,25 @@ START_TEST(test_pool_free_and_overflow) {
 }
 END_TEST
 
+/* secret_pool_try: no pool for nothing; a pool for something, whose values are packed in it;
+ * a NULL pool still gives each value a buffer of its own. */
+START_TEST(test_pool_try) {
+        ck_assert_int_eq(secure_init(), 0);
+        ck_assert_ptr_null(secret_pool_try(0));
+        struct secret_pool *p = secret_pool_try(64);
+        ck_assert_ptr_nonnull(p);
+        struct secret *a, *b, *c;
+        ck_assert_int_eq(secret_new_pooled_copy(p, "alpha", 5, &a), 0);
+        ck_assert_int_eq(secret_new_pooled_copy(p, "bravo", 5, &b), 0);
+        ck_assert_ptr_eq(secret_cdata(b), (const unsigned char *)secret_cdata(a) + 16);
+        p = secret_pool_unref(p);
+        ck_assert_int_eq(secret_new_pooled_copy(NULL, "charlie", 7, &c), 0);
+        ck_assert_mem_eq(secret_cdata(c), "charlie", 7);
+        struct secret *all[] = {a, b, c};
+        secret_free_all(all, 3);
+}
+END_TEST
+
 /* Sealing one pooled value makes the pool read-only: a write to another faults, the values
  * read as before, a further value gets a buffer of its own; freeing works sealed. */
 START_TEST(test_pool_seal) {
@@ -337,6 +356,7 @@ Suite *make_suite(void) {
         unit_add_kernel_test(pool, test_pool_packs_and_guards);
         tcase_add_test(pool, test_pool_free_and_overflow);
         tcase_add_test(pool, test_pool_seal);
+        tcase_add_test(pool, test_pool_try);
         suite_add_tcase(s, pool);
         return s;
 }
