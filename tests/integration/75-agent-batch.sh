@@ -5,7 +5,8 @@
 # reads. Yet each container gets only its own: a dynamic secret that all three ask for is read
 # once a hook (three leases, three passwords), its two fields within one hook from one read; the
 # hook whose secret is missing fails alone, with its own line, and the other two start; the lease
-# its other secret took is revoked by the agent. No value in any log at -v -v.
+# its other secret took is revoked by the agent. A batch that fails as a whole (its login) is
+# fetched again hook by hook, each failing with its own line. No value in any log at -v -v.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
 command -v ss >/dev/null 2>&1 || skip "ss is not installed (iproute2)"
@@ -13,11 +14,14 @@ command -v ss >/dev/null 2>&1 || skip "ss is not installed (iproute2)"
 TOK=hvs.$(new_secret)
 V=$(new_secret)
 SLOW=$(new_secret)
+SID=$(new_secret)
 start_vault_fake "{
  \"policies\": {\"app\": [\"secret/data/app/*\",
                          {\"path\": \"database/creds/app\", \"capabilities\": [\"read\"]},
                          {\"path\": \"sys/leases/revoke\", \"capabilities\": [\"update\"]}]},
  \"tokens\": [{\"id\": \"$TOK\", \"policies\": [\"app\"], \"ttl\": \"1h\"}],
+ \"approle\": {\"roles\": {\"app\": {\"role_id\": \"rid-app\", \"policies\": [\"app\"], \"token_ttl\": \"1h\"}},
+             \"secret_ids\": [{\"role\": \"app\", \"secret_id\": \"$SID\"}]},
  \"kv\": {\"secret/app/db\": {\"pw\": \"$V\"}, \"secret/app/slow\": {\"pw\": \"$SLOW\"}},
  \"database\": {\"roles\": {\"app\": {\"default_ttl\": \"1h\", \"max_ttl\": \"24h\"}}}}"
 AGENT_JSON='{"enabled": true, "idle_s": 60}'
@@ -102,7 +106,61 @@ assert_eq "the agent: one failure, two fetches of this batch" "1 2" \
 assert_eq "no hook fell back to its own child" "" \
     "$(grep -h "fetching in this hook's own child" "$T/broker.err")"
 
-for id in s b c d; do
+# A batch that fails as a whole (AppRole: every read refused, as a revoked token's are, and the
+# login that follows refused too): the agent fetches each hook's secrets again on its own, so
+# that each fails with a line of its own that names its own secret, never another container's.
+write_vault_config "$(auth_approle rid-app "$SID")"
+vault_bundle w2 db=vault:secret/app/db#pw
+vault_bundle w3 db=vault:secret/app/db#pw
+run_container w2
+run_container w3
+assert_eq "AppRole: the value" "$V" "$(out_value w3 fd.3)"
+assert_match "AppRole: the agent, warm, fetched it" "$(tail -n 3 "$T/broker.err")" \
+    "agent pid [0-9]+ fetched 1 secret"
+vault_bundle s2 slow=vault:secret/app/slow#pw
+for id in e f g; do
+    vault_bundle "$id" "${id}name=vault:secret/app/db#pw"
+done
+vault_ctl POST /counters/reset >/dev/null
+vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/slow", "count": 1}'
+mark=$(wc -l <"$AGENT_LOG")
+emark=$(wc -l <"$T/broker.err")
+run_container s2 &
+ps=$!
+vault_fault_fired || true
+vault_fault '[{"type": "status", "status": 403, "path": "secret/data/app/db", "count": -1},
+              {"type": "status", "status": 400, "path": "auth/approle/login", "count": -1}]'
+pids=()
+for id in e f g; do
+    run_container "$id" &
+    pids+=($!)
+done
+for ((i = 0; i < 200; i++)); do
+    [ "$(backlog)" = 3 ] && break
+    sleep 0.02
+done
+assert_eq "whole batch: three hooks wait in the backlog" 3 "$(backlog)"
+wait "$ps" || true
+for p in "${pids[@]}"; do
+    wait "$p" || true
+done
+vault_ctl DELETE /faults >/dev/null
+log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
+assert_contains "whole batch: the three in one batch" "$log" \
+    "agent: 3 hooks' requests, 3 secret(s), fetched in one batch"
+assert_eq "whole batch: the slow one started" "$SLOW" "$(out_value s2 fd.3)"
+errs=$(tail -n +$((emark + 1)) "$T/broker.err")
+for id in e f g; do
+    assert_eq "whole batch: $id did not start" "" "$(cat "$T/out/$id.out")"
+    assert_eq "whole batch: one line names $id's secret, with the login's cause" 1 \
+        "$(grep -c "secret '${id}name' (vault:secret/app/db#pw): vault login (approle" <<<"$errs")"
+done
+assert_eq "whole batch: three hooks failed, none fell back" "3 0" \
+    "$(grep -c '1 secret(s) failed' <<<"$log") $(grep -c "fetching in this hook's own child" <<<"$errs")"
+assert_eq "whole batch: each hook fetched again on its own (logins: the batch's, then one a hook)" 4 \
+    "$(vault_counter 'sum(v for k, v in c["requests"].items() if k.endswith("auth/approle/login"))')"
+
+for id in s b c d w2 w3 s2 e f g; do
     delete_container "$id"
 done
 assert_clean b
