@@ -35,6 +35,33 @@ backlog() {
     ss -xlHp 2>/dev/null | awk -v p="pid=$(cat "$STATE/agent/agent.pid")," 'index($0, p) {print $3; exit}'
 }
 
+# held_batch SLOW FAULTS ID...: SLOW's hook holds the agent in a read the fake delays 3 s while
+# the others connect and wait in its backlog, FAULTS (a JSON fault list, or "") armed once it is
+# held; returns when all are done. HELD: faults fired by then (1: held); SEEN: the backlog seen.
+held_batch() {
+    local slow=$1 faults=$2 ps p i id pids=()
+    shift 2
+    vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/slow", "count": 1}'
+    run_container "$slow" &
+    ps=$!
+    vault_fault_fired || true
+    HELD=$(vault_counter 'c["faults_fired"]')
+    [ -z "$faults" ] || vault_fault "$faults"
+    for id in "$@"; do
+        run_container "$id" &
+        pids+=($!)
+    done
+    for ((i = 0; i < 200; i++)); do
+        [ "$(backlog)" = $# ] && break
+        sleep 0.02
+    done
+    SEEN=$(backlog)
+    wait "$ps" || true
+    for p in "${pids[@]}"; do
+        wait "$p" || true
+    done
+}
+
 # The agent, warm: started by this hook, its connection open.
 vault_bundle w db=vault:secret/app/db#pw
 run_container w
@@ -47,26 +74,10 @@ vault_bundle b db=vault:secret/app/db#pw pw=vault:database/creds/app#password
 vault_bundle c gone=vault:secret/app/missing#pw pw=vault:database/creds/app#password
 vault_bundle d pw=vault:database/creds/app#password user=vault:database/creds/app#username
 vault_ctl POST /counters/reset >/dev/null
-vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/slow", "count": 1}'
 mark=$(wc -l <"$AGENT_LOG")
-run_container s &
-ps=$!
-vault_fault_fired || true
-assert_eq "the agent is held in the slow read" 1 "$(vault_counter 'c["faults_fired"]')"
-pids=()
-for id in b c d; do
-    run_container "$id" &
-    pids+=($!)
-done
-for ((i = 0; i < 200; i++)); do
-    [ "$(backlog)" = 3 ] && break
-    sleep 0.02
-done
-assert_eq "three hooks wait in the agent's backlog meanwhile" 3 "$(backlog)"
-wait "$ps" || true
-for p in "${pids[@]}"; do
-    wait "$p" || true
-done
+held_batch s "" b c d
+assert_eq "the agent is held in the slow read" 1 "$HELD"
+assert_eq "three hooks wait in the agent's backlog meanwhile" 3 "$SEEN"
 log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
 assert_contains "the agent took the three in one batch" "$log" \
     "agent: 3 hooks' requests, 6 secret(s), fetched in one batch"
@@ -122,28 +133,11 @@ for id in e f g; do
     vault_bundle "$id" "${id}name=vault:secret/app/db#pw"
 done
 vault_ctl POST /counters/reset >/dev/null
-vault_fault '{"type": "delay", "delay_ms": 3000, "path": "secret/data/app/slow", "count": 1}'
 mark=$(wc -l <"$AGENT_LOG")
 emark=$(wc -l <"$T/broker.err")
-run_container s2 &
-ps=$!
-vault_fault_fired || true
-vault_fault '[{"type": "status", "status": 403, "path": "secret/data/app/db", "count": -1},
-              {"type": "status", "status": 400, "path": "auth/approle/login", "count": -1}]'
-pids=()
-for id in e f g; do
-    run_container "$id" &
-    pids+=($!)
-done
-for ((i = 0; i < 200; i++)); do
-    [ "$(backlog)" = 3 ] && break
-    sleep 0.02
-done
-assert_eq "whole batch: three hooks wait in the backlog" 3 "$(backlog)"
-wait "$ps" || true
-for p in "${pids[@]}"; do
-    wait "$p" || true
-done
+held_batch s2 '[{"type": "status", "status": 403, "path": "secret/data/app/db", "count": -1},
+                {"type": "status", "status": 400, "path": "auth/approle/login", "count": -1}]' e f g
+assert_eq "whole batch: three hooks wait in the backlog" 3 "$SEEN"
 vault_ctl DELETE /faults >/dev/null
 log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
 assert_contains "whole batch: the three in one batch" "$log" \
