@@ -155,9 +155,6 @@ static void kw_batch_assign(struct kw_fetch *f, struct keywhiz_secret *list, siz
         }
 }
 
-/* The values of replies of cap bytes in all, packed into one locked pool as Vault's are
- * (vault.c): base64 is longer than what it decodes to, so each fits. NULL (each value then gets
- * a buffer of its own) when there is nothing to hold or no memory for it. */
 /* Returns 1 when the batch was refused as a whole and each secret must be read alone. */
 static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
         _cleanup_free_ const char **names = calloc(f->n_items, sizeof *names);
@@ -183,6 +180,8 @@ static int kw_batch(struct kw_client *kc, struct kw_fetch *f) {
                 struct keywhiz_secret *list = NULL;
                 size_t n = 0;
                 const char *why = NULL;
+                /* The values packed into one locked pool, as Vault's are (vault.c): base64 is
+                 * longer than what it decodes to, so each fits. */
                 struct secret_pool *pool = secret_pool_try(req.response.size);
                 int e = keywhiz_parse_list(req.response.data, req.response.size, true, pool, &list,
                                            &n, &why);
@@ -249,7 +248,7 @@ static int kw_singles(struct kw_client *kc, struct kw_fetch *f) {
         size_t cap = 0;
         for (size_t k = 0; r >= 0 && k < f->n_items; k++)
                 cap += reqs[k].status == 200 ? reqs[k].response.size : 0;
-        struct secret_pool *pool = r >= 0 ? secret_pool_try(cap) : NULL;
+        struct secret_pool *pool = r >= 0 ? secret_pool_try(cap) : NULL; /* as kw_batch's */
         for (size_t k = 0; r >= 0 && k < f->n_items; k++)
                 kw_single_outcome(&f->items[k], &reqs[k], pool);
         secret_pool_unref(pool); /* the values hold it now */
