@@ -6,7 +6,8 @@
 # once a hook (three leases, three passwords), its two fields within one hook from one read; the
 # hook whose secret is missing fails alone, with its own line, and the other two start; the lease
 # its other secret took is revoked by the agent. A batch that fails as a whole (its login) is
-# fetched again hook by hook, each failing with its own line. No value in any log at -v -v.
+# fetched again hook by hook, each failing with its own line; a hook killed while the agent reads
+# for it has its lease revoked by the agent. No value in any log at -v -v.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib-vault.sh"
 command -v ss >/dev/null 2>&1 || skip "ss is not installed (iproute2)"
@@ -60,6 +61,22 @@ held_batch() {
     for p in "${pids[@]}"; do
         wait "$p" || true
     done
+}
+
+# hook_pids: this test's hook processes (the broker as runc runs it; not the agent, no watcher).
+hook_pids() {
+    local c pid comm agent
+    agent=$(cat "$STATE/agent/agent.pid")
+    for c in /proc/[0-9]*/cmdline; do
+        pid=${c#/proc/}
+        pid=${pid%/cmdline}
+        read -r comm 2>/dev/null <"/proc/$pid/comm" || continue
+        if [ "$pid" = "$agent" ] || [ "$comm" = lockbox-watch ]; then
+            continue
+        fi
+        tr '\0' ' ' 2>/dev/null <"$c" | grep -q -F -- "--state-dir $STATE" && echo "$pid"
+    done
+    return 0
 }
 
 # The agent, warm: started by this hook, its connection open.
@@ -154,7 +171,32 @@ assert_eq "whole batch: three hooks failed, none fell back" "3 0" \
 assert_eq "whole batch: each hook fetched again on its own (logins: the batch's, then one a hook)" 4 \
     "$(vault_counter 'sum(v for k, v in c["requests"].items() if k.endswith("auth/approle/login"))')"
 
-for id in s b c d w2 w3 s2 e f g; do
+# A hook killed while the agent reads for it: nobody will place what the agent read, so the
+# agent revokes the lease when its answer finds the hook gone.
+vault_bundle h pw=vault:database/creds/app#password
+vault_ctl POST /counters/reset >/dev/null
+vault_fault '{"type": "delay", "delay_ms": 3000, "path": "database/creds/app", "count": 1}'
+mark=$(wc -l <"$AGENT_LOG")
+run_container h &
+ph=$!
+vault_fault_fired || true
+hooks=$(hook_pids)
+assert_true "gone: its hook is there to kill" test -n "$hooks"
+# shellcheck disable=SC2086 # one pid a word
+kill -KILL $hooks
+wait "$ph" || true
+for ((i = 0; i < 100; i++)); do
+    [ "$(vault_counter 'c["leases_revoked"]')" -ge 1 ] && break
+    sleep 0.05
+done
+log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
+assert_match "gone: the agent's answer found the hook gone" "$log" \
+    "1 secret\\(s\\) fetched in [0-9]+ ms \\(the hook went away\\)"
+assert_eq "gone: its lease, issued and revoked by the agent" "1 1" \
+    "$(vault_counter 'c["leases_issued"]') $(vault_counter 'c["leases_revoked"]')"
+assert_eq "gone: the container did not start" "" "$(cat "$T/out/h.out")"
+
+for id in s b c d w2 w3 s2 e f g h; do
     delete_container "$id"
 done
 assert_clean b
