@@ -56,7 +56,7 @@ delete_container run
 assert_eq "after delete: nothing more to revoke" 2 "$(vault_counter 'c["leases_revoked"]')"
 assert_clean run
 
-# counted N ISSUED REVOKED: the fake's lease counters since the last call.
+# counted LABEL ISSUED REVOKED: the fake's lease counters since the last call, as expected.
 ISSUED=$(vault_counter 'c["leases_issued"]')
 REVOKED=$(vault_counter 'c["leases_revoked"]')
 counted() {
