@@ -230,6 +230,8 @@ static bool agent_admit(struct agent *a, int fd, struct agent_hook *h) {
                 return false;
         }
         int r = agent_receive(fd, &h->ar);
+        if (r >= 0 && h->ar.kind != AGENT_STATUS)
+                a->last_ms = agent_now_ms(); /* a hook asked, served or not: not idle */
         if (r < 0) {
                 a->refused++;
                 log_warning_errno(r, "agent: pid %d: no valid request", (int)peer);
@@ -238,7 +240,6 @@ static bool agent_admit(struct agent *a, int fd, struct agent_hook *h) {
                 agent_status(a, fd, &h->ar);
                 r = -ECANCELED;
         } else if (memcmp(h->ar.digest, a->digest, sizeof a->digest) != 0) {
-                a->last_ms = agent_now_ms();
                 log_info("agent: pid %d runs with another configuration, credential file or "
                          "broker binary: exiting",
                          (int)peer);
@@ -246,14 +247,12 @@ static bool agent_admit(struct agent *a, int fd, struct agent_hook *h) {
                 a->stale = true;
                 r = -ESTALE;
         } else if ((r = agent_check_request(a->cfg, &h->ar.req, &h->role)) < 0) {
-                a->last_ms = agent_now_ms();
                 a->refused++;
                 log_warning("agent: pid %d asked for a backend or role this configuration does "
                             "not serve here (refused)",
                             (int)peer);
                 (void)agent_answer(fd, r, NULL);
         } else if ((r = agent_answer(fd, 0, NULL)) >= 0) {
-                a->last_ms = agent_now_ms();
                 h->fd = fd;
                 h->peer = peer;
                 return true;

@@ -74,10 +74,7 @@ vault_run denied pw=vault:database/creds/app#password no=vault:secret/app/db#pw
 assert_true "denied: runc run fails" test "$RC" -ne 0
 assert_match "denied: the hook names the denied secret" \
     "$(tail -n +$((mark + 1)) "$T/broker.err")" "secret 'no' \\(vault:secret/app/db#pw\\)"
-for ((i = 0; i < 100; i++)); do
-    [ "$(vault_counter 'c["leases_revoked"]')" -gt "$REVOKED" ] && break
-    sleep 0.05
-done
+vault_until 'c["leases_revoked"]' $((REVOKED + 1)) || true
 counted "denied, through the agent" 1 1
 assert_match "denied: the agent says so" "$(cat "$STATE/agent/agent.log")" \
     "1 lease\\(s\\) taken for secrets that will not be placed: revoking them"

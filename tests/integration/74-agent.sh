@@ -1,8 +1,9 @@
 #!/bin/bash
 # 74-agent.sh — the warm fetch agent (broker/fetch/agent.h): started on demand by the first hook
 # that needs Vault, one agent for a burst of concurrent hooks, which then costs one login, the
-# connections of one HTTP client (the fake is HTTP/1.1: at most 6), and one mount lookup (the agent remembers the mount, and looks
-# it up again when a read under it fails: a mount remade as KV v1); no token file while it runs;
+# connections of one HTTP client (the fake is HTTP/1.1: at most 6), and one mount lookup (the
+# agent remembers the mount, and looks it up again when a read under it fails: a mount remade
+# as KV v1); no token file while it runs;
 # confined as the fetch child is (uid 65534, no capability, no_new_privs, its seccomp filter),
 # non-dumpable, its secrets in locked memory, none of the hook's pipes held; status shows it; a
 # non-root process is refused even where it can reach the socket; killed mid-fetch, the hook falls

@@ -112,10 +112,7 @@ assert_eq "three leases, one a hook (d's two fields from one read)" 3 \
     "$(vault_counter 'c["leases_issued"]')"
 assert_eq "one read of database/creds/app a hook" 3 \
     "$(vault_counter 'c["requests"].get("GET database/creds/app", 0)')"
-for ((i = 0; i < 100; i++)); do
-    [ "$(vault_counter 'c["leases_revoked"]')" -ge 3 ] && break
-    sleep 0.05
-done
+vault_until 'c["leases_revoked"]' 3 || true
 assert_eq "three revoked: c's by the agent at once (c did not start), b's and d's at their poststop" \
     3 "$(vault_counter 'c["leases_revoked"]')"
 assert_match "the agent revoked c's lease" "$(tail -n +$((mark + 1)) "$AGENT_LOG")" \
@@ -185,10 +182,7 @@ assert_true "gone: its hook is there to kill" test -n "$hooks"
 # shellcheck disable=SC2086 # one pid a word
 kill -KILL $hooks
 wait "$ph" || true
-for ((i = 0; i < 100; i++)); do
-    [ "$(vault_counter 'c["leases_revoked"]')" -ge 1 ] && break
-    sleep 0.05
-done
+vault_until 'c["leases_revoked"]' 1 || true
 log=$(tail -n +$((mark + 1)) "$AGENT_LOG")
 assert_match "gone: the agent's answer found the hook gone" "$log" \
     "1 secret\\(s\\) fetched in [0-9]+ ms \\(the hook went away\\)"

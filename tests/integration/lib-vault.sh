@@ -191,14 +191,20 @@ vault_bundle() {
     add_hooks "$id" ${VAULT_HOOK_OPTS--v}
 }
 
-# vault_fault_fired: until the fake has fired a fault (at most 10 s); false if it has not.
-vault_fault_fired() {
+# vault_until EXPR N: until the fake's counter EXPR (as vault_counter takes it) reaches N, at
+# most 10 s; false if it does not.
+vault_until() {
     local i
     for ((i = 0; i < 200; i++)); do
-        [ "$(vault_counter 'c["faults_fired"]')" -ge 1 ] && return 0
+        [ "$(vault_counter "$1")" -ge "$2" ] && return 0
         sleep 0.05
     done
     return 1
+}
+
+# vault_fault_fired: until the fake has fired a fault (at most 10 s); false if it has not.
+vault_fault_fired() {
+    vault_until 'c["faults_fired"]' 1
 }
 
 # hook_error ID: the broker's line, as runc reports a failed hook.
