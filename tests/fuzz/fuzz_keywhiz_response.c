@@ -29,9 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 
         fuzz_init();
         /* As the backend parses: the values into a pool of the reply's size (keywhiz.c). */
-        struct secret_pool *pool = NULL;
-        if (size > 0 && secret_pool_new(size, &pool) < 0)
-                pool = NULL;
+        struct secret_pool *pool = secret_pool_try(size);
         int r = keywhiz_parse_secret(data, size, pool, &s, &why);
         fuzz_assert(r == 0 || (why && !s.name && !s.value));
         if (r == 0) {
